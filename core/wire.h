@@ -1,0 +1,39 @@
+#pragma once
+
+#include "value.h"
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+namespace poolscope {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// The wire format: a frame is a little-endian u32 length followed by that many bytes of
+// MessagePack (via nlohmann::json). Values map to MessagePack's nil, bool, int, float64, str
+// and array; a tuple is a one-key map {"t": [...]}.
+struct WireError : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
+
+constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
+
+Bytes encodeValue(const Value& value);
+Value decodeValue(std::span<const std::uint8_t> bytes); // throws WireError
+
+// Appends one frame (length + payload) to `out`.
+void appendFrame(Bytes& out, std::span<const std::uint8_t> payload);
+
+// Blocking I/O on a descriptor, retrying on EINTR and short transfers. writeAll returns false
+// when the peer is gone (EPIPE); readExact returns false on EOF before any byte was read and
+// throws WireError on EOF in the middle.
+bool writeAll(int fd, const void* data, std::size_t size);
+bool readExact(int fd, void* data, std::size_t size);
+bool writeFrame(int fd, std::span<const std::uint8_t> payload);
+// Reads one whole frame; false on a clean EOF.
+bool readFrame(int fd, Bytes& payload);
+
+} // namespace poolscope
