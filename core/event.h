@@ -8,7 +8,8 @@
 
 namespace poolscope {
 
-enum class EventKind : std::uint8_t {
+enum class EventKind : std::uint8_t
+{
     PoolCreated,    // a = processes, text = start method
     WorkerStarted,  // worker, pid, ppid, a = start latency (ns), text = worker name
     JobSubmitted,   // job, a = number of items, b = chunksize, text = "api func"
@@ -18,7 +19,8 @@ enum class EventKind : std::uint8_t {
     TaskFinished,   // job, chunk, task, worker, pid, ok, value = result or text = error,
                     // delay = seconds the task chose to sleep (-1: none)
     ChunkResult,    // job, chunk, worker, ok: the parent received the chunk's result
-    ResultYielded,  // job, task, ok, value or text: handed to the caller, in the caller's order
+    ResultYielded,  // job, task, ok, value or text: handed to the caller, in the caller's order.
+                    // map/starmap hand over the whole list at once: task = -1, a = its size
     Callback,       // job, task (-1 for map_async's whole list)
     ErrorCallback,  // job, task, text = error
     WorkerExited,   // worker, pid, a = exit code (Python's convention: -signum when killed)

@@ -1,8 +1,38 @@
 #include "eventlog.h"
 
+#include <cstdint>
+#include <new>
 #include <stdexcept>
+#include <sys/mman.h>
 
 namespace poolscope {
+
+namespace {
+
+constexpr std::size_t kHugePage = std::size_t(2) << 20;
+constexpr std::size_t kSegmentBytes =
+    (EventLog::kSegmentSize * sizeof(Event) + kHugePage - 1) / kHugePage * kHugePage;
+
+// Raw, huge-page-aligned storage for one segment. Events are constructed in place as they are
+// appended, so untouched parts cost nothing.
+Event* allocateSegment()
+{
+    void* p = ::mmap(nullptr, kSegmentBytes + kHugePage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        throw std::bad_alloc();
+    auto base = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t aligned = (base + kHugePage - 1) & ~(kHugePage - 1);
+    if (aligned > base)
+        ::munmap(p, aligned - base);
+    const std::uintptr_t end = base + kSegmentBytes + kHugePage;
+    if (end > aligned + kSegmentBytes)
+        ::munmap(reinterpret_cast<void*>(aligned + kSegmentBytes), end - aligned - kSegmentBytes);
+    ::madvise(reinterpret_cast<void*>(aligned), kSegmentBytes, MADV_HUGEPAGE);
+    return reinterpret_cast<Event*>(aligned);
+}
+
+} // namespace
 
 EventLog::EventLog() : m_segments(new std::atomic<Event*>[kMaxSegments])
 {
@@ -12,8 +42,13 @@ EventLog::EventLog() : m_segments(new std::atomic<Event*>[kMaxSegments])
 
 EventLog::~EventLog()
 {
-    for (std::size_t i = 0; i < kMaxSegments; ++i)
-        delete[] m_segments[i].load(std::memory_order_relaxed);
+    const std::size_t n = m_size.load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < n; ++i)
+        at(i).~Event();
+    for (std::size_t i = 0; i < kMaxSegments; ++i) {
+        if (Event* segment = m_segments[i].load(std::memory_order_relaxed))
+            ::munmap(segment, kSegmentBytes);
+    }
 }
 
 void EventLog::appendLocked(Event&& event)
@@ -24,10 +59,10 @@ void EventLog::appendLocked(Event&& event)
         throw std::length_error("event log is full");
     Event* segment = m_segments[seg].load(std::memory_order_relaxed);
     if (!segment) {
-        segment = new Event[kSegmentSize];
+        segment = allocateSegment();
         m_segments[seg].store(segment, std::memory_order_release);
     }
-    segment[n & (kSegmentSize - 1)] = std::move(event);
+    new (&segment[n & (kSegmentSize - 1)]) Event(std::move(event));
     m_size.store(n + 1, std::memory_order_release);
 }
 

@@ -13,12 +13,10 @@ class PoolError : public std::runtime_error
 public:
     explicit PoolError(RemoteError error)
         : std::runtime_error(error.text()), m_error(std::move(error))
-    {
-    }
+    {}
     PoolError(std::string type, std::string message)
         : PoolError(RemoteError{std::move(type), std::move(message), {}})
-    {
-    }
+    {}
     const RemoteError& error() const { return m_error; }
     const std::string& type() const { return m_error.type; }
 

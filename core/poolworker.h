@@ -1,9 +1,28 @@
 #pragma once
 
+#include "taskoptions.h"
+#include "value.h"
+#include "wire.h"
+
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace poolscope {
+
+// What a pool worker is told at start (the payload of the "pool-worker" entry). Its name
+// comes with every child's bootstrap (currentProcess()).
+struct PoolWorkerConfig
+{
+    TaskOptions taskOptions;
+    std::int64_t maxTasks = 0; // 0: unlimited
+    std::string initializer;   // a registered task, or empty
+    Value::List initargs;
+    bool recording = true; // report task timings (the parent keeps an event log)
+
+    Bytes encode() const;
+    static PoolWorkerConfig decode(std::span<const std::uint8_t> bytes); // throws WireError
+};
 
 // The pool worker's main loop: the "pool-worker" entry of the worker program. Runs in the
 // child; returns its exit code. fds: [task queue (receive end), result pipe (write end),

@@ -16,7 +16,7 @@ class ProcessBackend;
 struct ProcessOptions
 {
     StartMethod method = StartMethod::Fork;
-    std::string name;         // empty: "Process-N", one counter per parent process
+    std::string name; // empty: "Process-N" (takes a number); else no number taken
     bool daemon = false;
     std::vector<int> passFds; // descriptors the child receives (spawn/forkserver: only these)
 };
@@ -25,7 +25,18 @@ struct ProcessOptions
 // start, join(timeout), terminate (SIGTERM), kill (SIGKILL), is_alive, pid, name, exitcode
 // (nullopt while running, 0, the exit value, 1 for an uncaught error, -signum when killed),
 // daemon, close. Children die with their parent (PR_SET_PDEATHSIG). Not thread-safe: one
-// owner thread at a time.
+// owner thread at a time; different Process objects may start from different threads.
+//
+// Linux caveat: PR_SET_PDEATHSIG fires when the *thread* that created the child exits, not
+// when the parent process does. Start processes from a thread that outlives them (the pool
+// starts its workers from threads that live as long as the pool). The fork server is exempt:
+// it is started from a dedicated thread that lives as long as the process (see ForkServer).
+//
+// Descriptors: every descriptor the core creates is O_CLOEXEC. A fork child running a Callable
+// or a Task keeps everything it inherited (fork's lesson), an Entry child keeps only 0, 1, 2
+// and passFds. A spawn child gets 0, 1, 2 and passFds as 3, 4, ...; so does a forkserver child.
+// Writes to a child never raise SIGPIPE in the parent (sockets with MSG_NOSIGNAL); the
+// parent's signal handling is left alone.
 class Process
 {
 public:
@@ -36,28 +47,35 @@ public:
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
 
-    void start();                                   // ProcessError when started twice/closed
+    void start(); // ProcessError when started twice/closed
     void join(std::optional<double> timeoutSeconds = std::nullopt);
     bool isAlive();
-    void terminate();                               // SIGTERM
-    void kill();                                    // SIGKILL
-    void close();                                   // ValueError if still running
+    void terminate(); // SIGTERM
+    void kill();      // SIGKILL
+    void close();     // ValueError if still running
 
     std::optional<int> pid() const;
     const std::string& name() const { return m_name; }
+    void setName(std::string name) { m_name = std::move(name); } // Python's p.name = ...
+    // "3" for the third process this one created; "1:2" inside Process-1 (CPython's _identity).
+    const std::string& identity() const { return m_identity; }
     std::optional<int> exitcode();
     bool daemon() const { return m_options.daemon; }
-    void setDaemon(bool daemon);                    // before start only
+    void setDaemon(bool daemon); // before start only
     StartMethod startMethod() const { return m_options.method; }
     // A descriptor that becomes readable (EOF) once the child has exited; -1 before start.
+    // (forkserver: the server's status socket, readable once the exit status has arrived)
     int sentinel() const;
 
 private:
-    void checkNotClosed(const char* what) const;
+    void checkNotClosed() const;
+    void checkCreator(const char* message) const;
 
     ProcessTarget m_target;
     ProcessOptions m_options;
     std::string m_name;
+    std::string m_identity; // "3" for Process-3, "1:2" for the second child of Process-1
+    int m_creatorPid = 0;
     std::unique_ptr<ProcessBackend> m_backend;
     bool m_closed = false;
 };

@@ -13,8 +13,7 @@ class ProcessError : public std::runtime_error
 public:
     ProcessError(std::string type, const std::string& message)
         : std::runtime_error(message), m_type(std::move(type))
-    {
-    }
+    {}
     const std::string& type() const { return m_type; }
 
 private:

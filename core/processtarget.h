@@ -13,7 +13,12 @@ namespace poolscope {
 class ProcessTarget
 {
 public:
-    enum class Kind { Callable, Task, Entry };
+    enum class Kind
+    {
+        Callable,
+        Task,
+        Entry
+    };
 
     // Any C++ callable: fork only (nothing is serialized). Under spawn and forkserver, start()
     // refuses it with a "cannot serialize" ProcessError, as pickling a lambda fails in Python.

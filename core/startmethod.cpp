@@ -5,9 +5,12 @@ namespace poolscope {
 std::string_view startMethodName(StartMethod method)
 {
     switch (method) {
-    case StartMethod::Fork: return "fork";
-    case StartMethod::Spawn: return "spawn";
-    case StartMethod::ForkServer: return "forkserver";
+    case StartMethod::Fork:
+        return "fork";
+    case StartMethod::Spawn:
+        return "spawn";
+    case StartMethod::ForkServer:
+        return "forkserver";
     }
     return "fork";
 }
@@ -26,9 +29,12 @@ std::optional<StartMethod> parseStartMethod(std::string_view name)
 std::string_view poolWorkerPrefix(StartMethod method)
 {
     switch (method) {
-    case StartMethod::Fork: return "ForkPoolWorker";
-    case StartMethod::Spawn: return "SpawnPoolWorker";
-    case StartMethod::ForkServer: return "ForkServerPoolWorker";
+    case StartMethod::Fork:
+        return "ForkPoolWorker";
+    case StartMethod::Spawn:
+        return "SpawnPoolWorker";
+    case StartMethod::ForkServer:
+        return "ForkServerPoolWorker";
     }
     return "ForkPoolWorker";
 }

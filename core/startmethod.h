@@ -5,7 +5,12 @@
 
 namespace poolscope {
 
-enum class StartMethod { Fork, Spawn, ForkServer };
+enum class StartMethod
+{
+    Fork,
+    Spawn,
+    ForkServer
+};
 
 std::string_view startMethodName(StartMethod method); // "fork", "spawn", "forkserver"
 std::optional<StartMethod> parseStartMethod(std::string_view name);

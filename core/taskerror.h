@@ -12,8 +12,7 @@ public:
     TaskError(std::string type, std::string message)
         : std::runtime_error(type + ": " + message), m_type(std::move(type)),
           m_message(std::move(message))
-    {
-    }
+    {}
     const std::string& type() const { return m_type; }
     const std::string& message() const { return m_message; }
 

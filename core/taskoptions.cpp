@@ -21,9 +21,8 @@ double TaskOptions::delayFor(std::int64_t index) const
 
 Value TaskOptions::toValue() const
 {
-    return Value(Value::List{Value(failAt), Value(crashAt),
-                             Value(static_cast<long long>(seed)), Value(delayMin),
-                             Value(delayMax), Value(timeScale)});
+    return Value(Value::List{Value(failAt), Value(crashAt), Value(static_cast<long long>(seed)),
+                             Value(delayMin), Value(delayMax), Value(timeScale)});
 }
 
 TaskOptions TaskOptions::fromValue(const Value& v)

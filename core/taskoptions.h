@@ -15,7 +15,7 @@ struct TaskOptions
     std::uint64_t seed = 0;    // seeds slow_square's delays
     double delayMin = 0.5;     // slow_square's delay range, seconds
     double delayMax = 2.0;
-    double timeScale = 1.0;    // every sleep is multiplied by this; 0 sleeps not at all
+    double timeScale = 1.0; // every sleep is multiplied by this; 0 sleeps not at all
 
     // slow_square's delay for the task at `index`: a seeded uniform draw in [delayMin, delayMax],
     // a pure function of (seed, index) so that imap and imap_unordered see the same delays.

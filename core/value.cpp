@@ -25,16 +25,23 @@ std::string floatRepr(double d)
 std::string strRepr(const std::string& s)
 {
     // Python prefers single quotes unless the text holds a single quote and no double one.
-    const bool useDouble =
-        s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
+    const bool useDouble = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
     const char q = useDouble ? '"' : '\'';
     std::string out(1, q);
     for (char c : s) {
         switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (c == q)
                 out += '\\';
@@ -70,12 +77,18 @@ const Value::List& Value::items() const
 std::string Value::repr() const
 {
     switch (kind()) {
-    case Kind::None: return "None";
-    case Kind::Bool: return asBool() ? "True" : "False";
-    case Kind::Int: return std::to_string(asInt());
-    case Kind::Float: return floatRepr(asFloat());
-    case Kind::Str: return strRepr(asStr());
-    case Kind::List: return "[" + joinRepr(asList()) + "]";
+    case Kind::None:
+        return "None";
+    case Kind::Bool:
+        return asBool() ? "True" : "False";
+    case Kind::Int:
+        return std::to_string(asInt());
+    case Kind::Float:
+        return floatRepr(asFloat());
+    case Kind::Str:
+        return strRepr(asStr());
+    case Kind::List:
+        return "[" + joinRepr(asList()) + "]";
     case Kind::Tuple: {
         const auto& t = asTuple();
         return "(" + joinRepr(t) + (t.size() == 1 ? ",)" : ")");

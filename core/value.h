@@ -18,7 +18,16 @@ public:
         List items;
         bool operator==(const Tuple&) const = default;
     };
-    enum class Kind { None, Bool, Int, Float, Str, List, Tuple };
+    enum class Kind
+    {
+        None,
+        Bool,
+        Int,
+        Float,
+        Str,
+        List,
+        Tuple
+    };
 
     Value() = default;
     Value(std::nullptr_t) {}
@@ -49,6 +58,7 @@ public:
     double asFloat() const { return std::get<double>(m_data); }
     const std::string& asStr() const { return std::get<std::string>(m_data); }
     const List& asList() const { return std::get<List>(m_data); }
+    List& asList() { return std::get<List>(m_data); } // to move a decoded list out
     const List& asTuple() const { return std::get<Tuple>(m_data).items; }
     // Items of a list or a tuple (a tuple of arguments for starmap).
     const List& items() const;

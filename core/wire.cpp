@@ -1,67 +1,57 @@
 #include "wire.h"
 
+#include "valuewriter.h"
+
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <msgpack.hpp>
 #include <unistd.h>
 
 namespace poolscope {
 
 namespace {
 
-using json = nlohmann::json;
+constexpr int kMaxDepth = 64;
 
-json toJson(const Value& v)
+Value fromObject(const msgpack::object& o, int depth)
 {
-    switch (v.kind()) {
-    case Value::Kind::None: return nullptr;
-    case Value::Kind::Bool: return v.asBool();
-    case Value::Kind::Int: return v.asInt();
-    case Value::Kind::Float: return v.asFloat();
-    case Value::Kind::Str: return v.asStr();
-    case Value::Kind::List: {
-        json a = json::array();
-        a.get_ref<json::array_t&>().reserve(v.asList().size());
-        for (const auto& item : v.asList())
-            a.push_back(toJson(item));
-        return a;
-    }
-    case Value::Kind::Tuple: {
-        json a = json::array();
-        for (const auto& item : v.asTuple())
-            a.push_back(toJson(item));
-        return json{{"t", std::move(a)}};
-    }
-    }
-    return nullptr;
-}
-
-Value fromJson(const json& j)
-{
-    switch (j.type()) {
-    case json::value_t::null: return Value();
-    case json::value_t::boolean: return Value(j.get<bool>());
-    case json::value_t::number_integer: return Value(j.get<std::int64_t>());
-    case json::value_t::number_unsigned: return Value(static_cast<long long>(j.get<std::uint64_t>()));
-    case json::value_t::number_float: return Value(j.get<double>());
-    case json::value_t::string: return Value(j.get<std::string>());
-    case json::value_t::array: {
+    if (depth > kMaxDepth)
+        throw WireError("malformed value: nested too deeply");
+    switch (o.type) {
+    case msgpack::type::NIL:
+        return Value();
+    case msgpack::type::BOOLEAN:
+        return Value(o.via.boolean);
+    case msgpack::type::POSITIVE_INTEGER:
+        if (o.via.u64 > std::uint64_t(INT64_MAX))
+            throw WireError("malformed value: integer out of range");
+        return Value(static_cast<long long>(o.via.u64));
+    case msgpack::type::NEGATIVE_INTEGER:
+        return Value(static_cast<long long>(o.via.i64));
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+        return Value(o.via.f64);
+    case msgpack::type::STR:
+        return Value(std::string(o.via.str.ptr, o.via.str.size));
+    case msgpack::type::ARRAY: {
         Value::List l;
-        l.reserve(j.size());
-        for (const auto& item : j)
-            l.push_back(fromJson(item));
+        l.reserve(o.via.array.size);
+        for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+            l.push_back(fromObject(o.via.array.ptr[i], depth + 1));
         return Value(std::move(l));
     }
-    case json::value_t::object: {
-        auto it = j.find("t");
-        if (j.size() != 1 || it == j.end() || !it->is_array())
+    case msgpack::type::MAP: {
+        // A tuple is the one-key map {"t": [...]}.
+        const auto& m = o.via.map;
+        if (m.size != 1 || m.ptr[0].key.type != msgpack::type::STR ||
+            m.ptr[0].key.via.str.size != 1 || m.ptr[0].key.via.str.ptr[0] != 't' ||
+            m.ptr[0].val.type != msgpack::type::ARRAY)
             throw WireError("malformed value: unexpected map");
-        Value::List l;
-        for (const auto& item : *it)
-            l.push_back(fromJson(item));
-        return Value::tuple(std::move(l));
+        Value inner = fromObject(m.ptr[0].val, depth + 1);
+        return Value::tuple(std::move(inner.asList()));
     }
-    default: throw WireError("malformed value: unsupported MessagePack type");
+    default:
+        throw WireError("malformed value: unsupported MessagePack type");
     }
 }
 
@@ -69,15 +59,28 @@ Value fromJson(const json& j)
 
 Bytes encodeValue(const Value& value)
 {
-    return json::to_msgpack(toJson(value));
+    Bytes out;
+    ValueWriter(out).write(value);
+    return out;
 }
 
 Value decodeValue(std::span<const std::uint8_t> bytes)
 {
-    json j = json::from_msgpack(bytes.begin(), bytes.end(), true, false);
-    if (j.is_discarded())
-        throw WireError("malformed MessagePack frame");
-    return fromJson(j);
+    try {
+        std::size_t offset = 0;
+        // Limits keep a hostile or corrupt frame from asking for absurd allocations.
+        const msgpack::unpack_limit limit(16u << 20, 1024, 16u << 20, 256u << 20, 1024, kMaxDepth);
+        msgpack::object_handle handle =
+            msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
+                            nullptr, nullptr, limit);
+        if (offset != bytes.size())
+            throw WireError("malformed MessagePack frame: trailing bytes");
+        return fromObject(handle.get(), 0);
+    } catch (const WireError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw WireError(std::string("malformed MessagePack frame: ") + e.what());
+    }
 }
 
 void appendFrame(Bytes& out, std::span<const std::uint8_t> payload)
@@ -143,8 +146,8 @@ bool readFrame(int fd, Bytes& payload)
     std::uint8_t header[4];
     if (!readExact(fd, header, 4))
         return false;
-    const std::uint32_t n = header[0] | (header[1] << 8) | (header[2] << 16) |
-                            (std::uint32_t(header[3]) << 24);
+    const std::uint32_t n =
+        header[0] | (header[1] << 8) | (header[2] << 16) | (std::uint32_t(header[3]) << 24);
     if (n > kMaxFrameBytes)
         throw WireError("frame too large: " + std::to_string(n) + " bytes");
     payload.resize(n);

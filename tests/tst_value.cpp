@@ -1,7 +1,7 @@
-#include "taskoptions.h"
-#include "taskregistry.h"
 #include "taskcontext.h"
 #include "taskerror.h"
+#include "taskoptions.h"
+#include "taskregistry.h"
 #include "value.h"
 #include "wire.h"
 
@@ -56,10 +56,12 @@ private slots:
 
     void wireRoundTrip()
     {
-        const Value v(Value::List{Value(), true, 3, -4000000000LL, 0.25, "text",
+        const Value v(Value::List{Value(), true, 3, -4000000000LL, 0.25, 2.0, -0.0, "text",
                                   Value::tuple({1, "a"}), Value::List{Value::List{}}});
         const Bytes bytes = encodeValue(v);
         QCOMPARE(decodeValue(bytes), v);
+        QVERIFY(decodeValue(encodeValue(Value(2.0))).isFloat()); // a float stays a float
+        QVERIFY(decodeValue(encodeValue(Value(2))).isInt());
     }
 
     void wireRejectsGarbage()

@@ -1,0 +1,151 @@
+#include "asyncresult.h"
+
+#include "clock.h"
+#include "eventlog.h"
+#include "poolerror.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace poolscope {
+
+AsyncResult::AsyncResult(int job, std::shared_ptr<EventLog> log, ResultCallback callback,
+                         ErrorCallback errorCallback)
+    : m_job(job), m_log(std::move(log)), m_callback(std::move(callback)),
+      m_errorCallback(std::move(errorCallback))
+{}
+
+namespace {
+
+// A callback that throws must not take the pool down with it. CPython's result handler thread
+// dies in that case and no later result ever arrives; PoolScope reports the exception on
+// stderr (as Python's threading excepthook would), records it, and goes on.
+template <typename Fn, typename Arg>
+bool runCallback(const Fn& fn, const Arg& arg, std::string& failure)
+{
+    try {
+        fn(arg);
+        return true;
+    } catch (const std::exception& e) {
+        failure = e.what();
+    } catch (...) {
+        failure = "unknown exception";
+    }
+    std::fprintf(stderr, "Exception in pool callback: %s\n", failure.c_str());
+    return false;
+}
+
+} // namespace
+
+void AsyncResult::complete(Value value)
+{
+    if (m_callback) {
+        Event e;
+        e.tNs = monotonicNs();
+        e.kind = EventKind::Callback;
+        e.job = m_job;
+        e.task = m_yieldsItems ? -1 : m_yieldTask;
+        std::string failure;
+        e.ok = runCallback(m_callback, value, failure);
+        e.text = failure;
+        if (m_log)
+            m_log->append(std::move(e));
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_value = std::move(value);
+        m_ready = true;
+    }
+    m_cv.notify_all();
+}
+
+void AsyncResult::fail(RemoteError error)
+{
+    if (m_errorCallback) {
+        Event e;
+        e.tNs = monotonicNs();
+        e.kind = EventKind::ErrorCallback;
+        e.job = m_job;
+        e.task = m_yieldsItems ? -1 : m_yieldTask;
+        e.text = error.text();
+        std::string failure;
+        e.ok = runCallback(m_errorCallback, error, failure);
+        if (m_log)
+            m_log->append(std::move(e));
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_error = std::move(error);
+        m_ready = true;
+    }
+    m_cv.notify_all();
+}
+
+void AsyncResult::wait(std::optional<double> timeoutSeconds)
+{
+    std::unique_lock lock(m_mutex);
+    if (!timeoutSeconds) {
+        m_cv.wait(lock, [this] { return m_ready; });
+        return;
+    }
+    m_cv.wait_for(lock, std::chrono::duration<double>(std::max(0.0, *timeoutSeconds)),
+                  [this] { return m_ready; });
+}
+
+Value AsyncResult::get(std::optional<double> timeoutSeconds)
+{
+    wait(timeoutSeconds);
+    std::unique_lock lock(m_mutex);
+    if (!m_ready)
+        throw PoolTimeoutError();
+    const bool first = !m_yielded;
+    m_yielded = true;
+    lock.unlock();
+    // m_value / m_error never change once ready.
+    if (first)
+        recordYield(m_value, m_error ? &*m_error : nullptr);
+    if (m_error)
+        throw PoolError(*m_error);
+    return *m_value;
+}
+
+bool AsyncResult::ready() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_ready;
+}
+
+bool AsyncResult::successful() const
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_ready)
+        throw PoolError("ValueError", "<AsyncResult job " + std::to_string(m_job) + "> not ready");
+    return !m_error;
+}
+
+void AsyncResult::recordYield(const std::optional<Value>& value, const RemoteError* error) const
+{
+    if (!m_log)
+        return;
+    Event e;
+    e.tNs = monotonicNs();
+    e.kind = EventKind::ResultYielded;
+    e.job = m_job;
+    e.ok = !error;
+    if (error) {
+        e.text = error->text();
+        e.task = m_yieldsItems ? -1 : m_yieldTask;
+    } else if (m_yieldsItems) {
+        // map hands the whole list over at once, in input order: one event for all of it,
+        // a = the number of items (the values are the job's task results).
+        e.task = -1;
+        e.a = value && value->isList() ? std::int64_t(value->asList().size()) : 0;
+    } else {
+        e.task = m_yieldTask;
+        if (value)
+            e.value = *value;
+    }
+    m_log->append(std::move(e));
+}
+
+} // namespace poolscope

@@ -1,0 +1,225 @@
+#include "childsetup.h"
+
+#include "processcounter.h"
+#include "systemexit.h"
+#include "taskcontext.h"
+#include "taskerror.h"
+#include "taskregistry.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <dirent.h>
+#include <exception>
+#include <fcntl.h>
+#include <memory>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <typeinfo>
+#include <unistd.h>
+
+namespace poolscope {
+
+namespace {
+
+std::string demangledTypeName(const std::exception& e)
+{
+    int status = 0;
+    const char* mangled = typeid(e).name();
+    std::unique_ptr<char, void (*)(void*)> name(
+        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+void printTraceback(std::string_view where, const std::string& type, const std::string& message)
+{
+    // One fprintf so that concurrent children do not interleave their lines.
+    const std::string text = "Process " + currentProcess().name +
+                             ":\nTraceback (most recent call last):\n"
+                             "  File \"poolscope/process\", in _bootstrap\n"
+                             "    self.run()\n"
+                             "  File \"<" +
+                             std::string(where) + ">\", in run\n" + type +
+                             (message.empty() ? "" : ": " + message) + "\n";
+    std::fputs(text.c_str(), stderr);
+    std::fflush(stderr);
+}
+
+int closeRange(unsigned first, unsigned last)
+{
+#ifdef SYS_close_range
+    return int(::syscall(SYS_close_range, first, last, 0u));
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+} // namespace
+
+CurrentProcess& currentProcess()
+{
+    static CurrentProcess current;
+    return current;
+}
+
+void becomeChildProcess(std::string name, std::string identity, bool daemon, int ownSentinelFd)
+{
+    auto& cp = currentProcess();
+    cp.name = std::move(name);
+    cp.identity = std::move(identity);
+    cp.daemon = daemon;
+    cp.ownSentinelFd = ownSentinelFd;
+    cp.counterBase = nextProcessNumber();
+}
+
+void resetSignals()
+{
+    struct sigaction sa
+    {};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            ::sigaction(sig, &sa, nullptr); // fails harmlessly for libc-reserved signals
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void dieWithParent(pid_t expectedParent)
+{
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != expectedParent)
+        ::raise(SIGKILL); // the parent is already gone: do what PDEATHSIG would have done
+}
+
+void closeFdsExcept(std::vector<int> keep)
+{
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    unsigned next = 0;
+    bool ok = true;
+    for (int fd : keep) {
+        if (fd < 0)
+            continue;
+        if (unsigned(fd) > next && closeRange(next, unsigned(fd) - 1) != 0)
+            ok = false;
+        next = unsigned(fd) + 1;
+    }
+    if (ok && closeRange(next, ~0u) == 0)
+        return;
+
+    // No close_range: list /proc/self/fd first, then close, so that closing does not disturb
+    // the directory scan.
+    std::vector<int> open;
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        const int self = ::dirfd(dir);
+        while (dirent* e = ::readdir(dir)) {
+            const int fd = std::atoi(e->d_name);
+            if (e->d_name[0] != '.' && fd != self)
+                open.push_back(fd);
+        }
+        ::closedir(dir);
+    } else {
+        for (int fd = 0; fd < 4096; ++fd)
+            open.push_back(fd);
+    }
+    for (int fd : open) {
+        if (!std::binary_search(keep.begin(), keep.end(), fd))
+            ::close(fd);
+    }
+}
+
+void moveFds(std::vector<int>& fds, int base)
+{
+    // First lift every descriptor above all targets, then lay them down in order: no
+    // descriptor is overwritten before it has been copied.
+    const int high = base + int(fds.size());
+    for (int& fd : fds) {
+        const int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, high);
+        if (lifted < 0)
+            std::_Exit(70);
+        ::close(fd);
+        fd = lifted;
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        const int target = base + int(i);
+        if (::dup2(fds[i], target) < 0) // dup2 clears FD_CLOEXEC on the target
+            std::_Exit(70);
+        ::close(fds[i]);
+        fds[i] = target;
+    }
+}
+
+void setCloexecFrom(int lowest)
+{
+#if defined(SYS_close_range) && defined(CLOSE_RANGE_CLOEXEC)
+    if (::syscall(SYS_close_range, unsigned(lowest), ~0u, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+#endif
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        while (dirent* e = ::readdir(dir)) {
+            const int fd = std::atoi(e->d_name);
+            if (e->d_name[0] != '.' && fd >= lowest) {
+                const int flags = ::fcntl(fd, F_GETFD);
+                if (flags >= 0)
+                    ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+            }
+        }
+        ::closedir(dir);
+    }
+}
+
+void setOsThreadName(std::string_view name)
+{
+    char buf[16] = {};
+    name.copy(buf, 15);
+    ::prctl(PR_SET_NAME, buf);
+}
+
+void flushStdStreams()
+{
+    std::fflush(stdout);
+    std::fflush(stderr);
+}
+
+int runBootstrapped(std::string_view where, const std::function<int()>& body)
+{
+    int code = 1;
+    try {
+        code = body();
+    } catch (const SystemExit& e) {
+        code = e.code;
+    } catch (const TaskError& e) {
+        printTraceback(where, e.type(), e.message());
+    } catch (const std::exception& e) {
+        printTraceback(where, demangledTypeName(e), e.what());
+    } catch (...) {
+        printTraceback(where, "Exception", "unknown C++ exception");
+    }
+    flushStdStreams();
+    return code;
+}
+
+int runTaskTarget(const std::string& name, const Value::List& args, const TaskOptions& options)
+{
+    const TaskFunction fn = TaskRegistry::builtins().find(name);
+    if (!fn)
+        throw TaskError("AttributeError",
+                        "Can't get attribute '" + name + "' on the task registry");
+    if (options.crashAt == 0)
+        ::raise(SIGKILL);
+    TaskContext ctx;
+    ctx.index = 0;
+    ctx.options = options;
+    fn(args, ctx);
+    return 0;
+}
+
+} // namespace poolscope

@@ -1,0 +1,109 @@
+#include "forkbackend.h"
+
+#include "childsetup.h"
+#include "entrypoints.h"
+#include "forkserver.h"
+#include "process.h"
+#include "processerror.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+namespace poolscope {
+
+namespace {
+
+[[noreturn]] void childMain(const ProcessTarget& target, const ProcessOptions& options,
+                            const std::string& name, const std::string& identity, pid_t parent,
+                            int sentinelRead, int sentinelWrite, EntryFunction entry)
+{
+    resetSignals();
+    dieWithParent(parent);
+    ::close(sentinelRead);
+    // The parent's own sentinel (if the parent is itself a spawned child) belongs to the
+    // parent: holding it would hide the parent's exit from the grandparent.
+    if (const int inherited = currentProcess().ownSentinelFd;
+        inherited >= 0 && inherited != sentinelWrite)
+        ::close(inherited);
+    if (target.kind() == ProcessTarget::Kind::Entry) {
+        std::vector<int> keep{0, 1, 2, sentinelWrite};
+        keep.insert(keep.end(), options.passFds.begin(), options.passFds.end());
+        closeFdsExcept(std::move(keep));
+    }
+    becomeChildProcess(name, identity, options.daemon, sentinelWrite);
+    setOsThreadName(name);
+
+    int code = 1;
+    switch (target.kind()) {
+    case ProcessTarget::Kind::Callable:
+        code = runBootstrapped("C++ callable", [&] {
+            target.function()();
+            return 0;
+        });
+        break;
+    case ProcessTarget::Kind::Task:
+        code = runBootstrapped("task " + target.name(), [&] {
+            return runTaskTarget(target.name(), target.args(), target.options());
+        });
+        break;
+    case ProcessTarget::Kind::Entry:
+        code = runBootstrapped("entry " + target.name(),
+                               [&] { return entry(target.payload(), options.passFds); });
+        break;
+    }
+    // A fork server this child started is its child: stop and reap it, as the atexit handler
+    // that _exit() skips would.
+    ForkServer::shutdown();
+    flushStdStreams();
+    ::_exit(code);
+}
+
+} // namespace
+
+ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& options,
+                         const std::string& name, const std::string& identity)
+{
+    EntryFunction entry = nullptr;
+    if (target.kind() == ProcessTarget::Kind::Entry) {
+        entry = findEntry(target.name());
+        if (!entry)
+            throw ProcessError("ValueError", "unknown entry point '" + target.name() + "'");
+    }
+    for (int fd : options.passFds) {
+        if (::fcntl(fd, F_GETFD) < 0)
+            throw ProcessError("OSError", "cannot pass descriptor " + std::to_string(fd) +
+                                              " to the child: " + std::strerror(errno));
+    }
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0)
+        throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));
+
+    // Unflushed output would otherwise be written twice, once by each process (CPython flushes
+    // too). All signals stay blocked across fork(), so that nothing reaches the child while it
+    // still has the parent's handlers (a Qt or test-framework handler must never run there);
+    // the child resets the handlers, then unblocks.
+    flushStdStreams();
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0)
+        childMain(target, options, name, identity, parent, p[0], p[1], entry);
+    const int forkErrno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::close(p[1]);
+    if (pid < 0) {
+        ::close(p[0]);
+        throw ProcessError("OSError", std::string("fork: ") + std::strerror(forkErrno));
+    }
+    m_pid = pid;
+    m_sentinel = p[0];
+}
+
+} // namespace poolscope

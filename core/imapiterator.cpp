@@ -1,0 +1,93 @@
+#include "imapiterator.h"
+
+#include "clock.h"
+#include "eventlog.h"
+#include "poolerror.h"
+
+#include <chrono>
+
+namespace poolscope {
+
+ImapIterator::ImapIterator(int job, bool ordered, bool endsAfterError,
+                           std::shared_ptr<EventLog> log)
+    : m_job(job), m_ordered(ordered), m_endsAfterError(endsAfterError), m_log(std::move(log))
+{}
+
+void ImapIterator::deliverChunk(std::int64_t chunk, std::vector<Item> items)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_chunksDelivered;
+        if (!m_ordered) {
+            for (auto& item : items)
+                m_ready.push_back(std::move(item));
+            ++m_chunksReady;
+        } else if (chunk != m_nextChunk) {
+            m_early.emplace(chunk, std::move(items)); // held back until its predecessors arrive
+        } else {
+            for (auto& item : items)
+                m_ready.push_back(std::move(item));
+            ++m_nextChunk;
+            ++m_chunksReady;
+            for (auto it = m_early.find(m_nextChunk); it != m_early.end();
+                 it = m_early.find(m_nextChunk)) {
+                for (auto& item : it->second)
+                    m_ready.push_back(std::move(item));
+                m_early.erase(it);
+                ++m_nextChunk;
+                ++m_chunksReady;
+            }
+        }
+    }
+    m_cv.notify_all();
+}
+
+void ImapIterator::setChunkCount(std::int64_t chunks)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_chunkCount = chunks;
+    }
+    m_cv.notify_all();
+}
+
+std::optional<Value> ImapIterator::next(std::optional<double> timeoutSeconds)
+{
+    std::unique_lock lock(m_mutex);
+    auto available = [this] {
+        return m_finished || !m_ready.empty() || (m_chunkCount && m_chunksReady >= *m_chunkCount);
+    };
+    if (!timeoutSeconds) {
+        m_cv.wait(lock, available);
+    } else if (!m_cv.wait_for(lock, std::chrono::duration<double>(std::max(0.0, *timeoutSeconds)),
+                              available)) {
+        throw PoolTimeoutError();
+    }
+    if (m_finished || m_ready.empty())
+        return std::nullopt; // StopIteration
+    Item item = std::move(m_ready.front());
+    m_ready.pop_front();
+    const RemoteError* error = std::get_if<RemoteError>(&item.result);
+    if (error && m_endsAfterError)
+        m_finished = true;
+    lock.unlock();
+
+    if (m_log) {
+        Event e;
+        e.tNs = monotonicNs();
+        e.kind = EventKind::ResultYielded;
+        e.job = m_job;
+        e.task = item.task;
+        e.ok = !error;
+        if (error)
+            e.text = error->text();
+        else
+            e.value = std::get<Value>(item.result);
+        m_log->append(std::move(e));
+    }
+    if (error)
+        throw PoolError(*error);
+    return std::get<Value>(std::move(item.result));
+}
+
+} // namespace poolscope

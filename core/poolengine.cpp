@@ -1,0 +1,874 @@
+#include "poolengine.h"
+
+#include "clock.h"
+#include "poolerror.h"
+#include "poolworker.h"
+#include "taskregistry.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace poolscope {
+
+namespace {
+
+[[noreturn]] void sysFail(const std::string& what)
+{
+    throw PoolError("OSError", what + ": " + std::strerror(errno));
+}
+
+void wake(int eventFd)
+{
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(eventFd, &one, sizeof one);
+}
+
+void drain(int eventFd)
+{
+    std::uint64_t v;
+    [[maybe_unused]] ssize_t n = ::read(eventFd, &v, sizeof v);
+}
+
+std::string signalText(int signum)
+{
+    const char* abbrev = sigabbrev_np(signum);
+    return "signal " + std::to_string(signum) +
+           (abbrev ? " (SIG" + std::string(abbrev) + ")" : std::string());
+}
+
+int cpuCount()
+{
+    const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? int(n) : 1;
+}
+
+} // namespace
+
+PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
+{
+    if (m_options.processes && *m_options.processes < 1)
+        throw PoolError("ValueError", "Number of processes must be at least 1");
+    if (m_options.maxtasksperchild && *m_options.maxtasksperchild < 1)
+        throw PoolError("ValueError", "maxtasksperchild must be a positive int or None");
+    if (!m_options.initializer.empty())
+        checkFunction(m_options.initializer);
+    m_processes = m_options.processes.value_or(cpuCount());
+    m_log = m_options.log;
+
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        sysFail("socketpair");
+    m_queueSend = pair[0];
+    m_queueRecv = pair[1];
+    ::shutdown(m_queueSend, SHUT_RD);
+    m_feederWake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    m_resultWake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m_feederWake < 0 || m_resultWake < 0) {
+        const int err = errno;
+        for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
+            if (fd >= 0)
+                ::close(fd);
+        errno = err;
+        sysFail("eventfd");
+    }
+
+    Event created;
+    created.tNs = monotonicNs();
+    created.kind = EventKind::PoolCreated;
+    created.pid = ::getpid();
+    created.a = m_processes;
+    created.text = std::string(startMethodName(m_options.method));
+    record(std::move(created));
+
+    std::promise<void> started;
+    auto startedFuture = started.get_future();
+    m_resultThread = std::thread([this, &started] { resultLoop(started); });
+    try {
+        startedFuture.get();
+    } catch (...) {
+        m_state = State::Terminate;
+        wake(m_resultWake);
+        m_resultThread.join();
+        for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
+            ::close(fd);
+        throw;
+    }
+    m_feeder = std::thread([this] { feederLoop(); });
+}
+
+PoolEngine::~PoolEngine()
+{
+    terminate();
+    join();
+    for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
+        ::close(fd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission (caller threads)
+
+void PoolEngine::checkRunning() const
+{
+    if (m_state.load() != State::Run)
+        throw PoolError("ValueError", "Pool not running");
+    std::lock_guard lock(m_jobsMutex);
+    if (m_broken)
+        throw PoolError(*m_broken);
+}
+
+void PoolEngine::checkFunction(std::string_view func) const
+{
+    if (!TaskRegistry::builtins().find(func)) {
+        throw PoolError("PicklingError", "Can't pickle '" + std::string(func) +
+                                             "': it is not a registered task, so a worker "
+                                             "process could not find it by name");
+    }
+}
+
+void PoolEngine::record(Event event) const
+{
+    if (m_log)
+        m_log->append(std::move(event));
+}
+
+int PoolEngine::newJobId()
+{
+    static std::atomic<int> next{0}; // one counter per process, as CPython's job_counter
+    return next++;
+}
+
+void PoolEngine::registerJob(std::unique_ptr<Job> job)
+{
+    Event e;
+    e.tNs = monotonicNs();
+    e.kind = EventKind::JobSubmitted;
+    e.job = job->id;
+    e.a = std::int64_t(job->items->size());
+    e.b = job->chunksize;
+    e.text = job->api + " " + job->func;
+    record(std::move(e));
+    std::lock_guard lock(m_jobsMutex);
+    const int id = job->id;
+    m_jobs.emplace(id, std::move(job));
+}
+
+void PoolEngine::enqueueChunks(const Job& job)
+{
+    // Encoded in the caller's thread and handed over in batches, so that the feeder starts
+    // sending while later chunks are still being encoded. Once the last batch is handed over
+    // the job may complete and vanish at any moment: everything needed is copied first, and the
+    // inputs are shared.
+    const std::shared_ptr<const Value::List> items = job.items;
+    const std::int32_t id = job.id;
+    const std::string func = job.func;
+    const bool star = job.star;
+    const std::int64_t chunksize = job.chunksize;
+    const std::int64_t chunkCount = job.chunkCount;
+    const auto n = std::int64_t(items->size());
+    constexpr std::int64_t kBatch = 256;
+    std::vector<Pending> batch;
+    for (std::int64_t c = 0; c < chunkCount; ++c) {
+        const std::int64_t first = c * chunksize;
+        const std::int64_t end = std::min(n, first + chunksize);
+        ChunkMessage msg;
+        msg.job = id;
+        msg.chunk = std::int32_t(c);
+        msg.first = first;
+        msg.func = func;
+        msg.star = star;
+        Pending p;
+        p.message = encodeChunk(msg, *items, std::size_t(first), std::size_t(end));
+        p.job = id;
+        p.chunk = std::int32_t(c);
+        p.first = first;
+        p.last = end - 1;
+        batch.push_back(std::move(p));
+        if (std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
+            {
+                std::lock_guard lock(m_feedMutex);
+                for (auto& b : batch)
+                    m_feedQueue.push_back(std::move(b));
+            }
+            m_feedCv.notify_one();
+            batch.clear();
+        }
+    }
+}
+
+std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_view func,
+                                                   Value::List items, std::optional<int> chunksize,
+                                                   bool star, ResultCallback callback,
+                                                   ErrorCallback errorCallback)
+{
+    checkRunning();
+    checkFunction(func);
+    auto job = std::make_unique<Job>();
+    job->kind = Job::Kind::Map;
+    job->id = newJobId();
+    job->api = api;
+    job->func = std::string(func);
+    job->star = star;
+    const std::size_t n = items.size();
+    job->chunksize = chunksize ? *chunksize : Pool::defaultChunksize(n, m_processes);
+    job->items = std::make_shared<const Value::List>(std::move(items));
+    auto result = std::make_shared<AsyncResult>(job->id, m_log, std::move(callback),
+                                                std::move(errorCallback));
+    result->setYieldsItems(true);
+    if (n == 0 || job->chunksize <= 0) {
+        // CPython's MapResult: an empty input, or chunksize <= 0 (a quirk: nothing runs), is
+        // ready at once with [None] * n.
+        registerJob(std::move(job));
+        result->complete(Value(Value::List(n)));
+        return result;
+    }
+    job->chunkCount =
+        std::int64_t((n + std::size_t(job->chunksize) - 1) / std::size_t(job->chunksize));
+    job->values.resize(n);
+    job->result = result;
+    Job& ref = *job;
+    registerJob(std::move(job));
+    enqueueChunks(ref);
+    return result;
+}
+
+std::shared_ptr<ImapIterator> PoolEngine::submitImap(std::string_view func, Value::List items,
+                                                     std::optional<RemoteError> inputError,
+                                                     int chunksize, bool ordered)
+{
+    checkRunning();
+    if (chunksize < 1)
+        throw PoolError("ValueError", "Chunksize must be 1+, not " + std::to_string(chunksize));
+    checkFunction(func);
+    auto job = std::make_unique<Job>();
+    job->kind = Job::Kind::Imap;
+    job->id = newJobId();
+    job->api = ordered ? "imap" : "imap_unordered";
+    job->func = std::string(func);
+    job->chunksize = chunksize;
+    const std::size_t n = items.size();
+    job->items = std::make_shared<const Value::List>(std::move(items));
+    job->chunkCount = std::int64_t((n + std::size_t(chunksize) - 1) / std::size_t(chunksize));
+    auto iterator = std::make_shared<ImapIterator>(job->id, ordered, chunksize > 1, m_log);
+    job->iterator = iterator;
+    std::int64_t totalChunks = job->chunkCount;
+    if (inputError) {
+        // The input iterable raised while the chunk after the complete ones was being built:
+        // that chunk position carries the error (CPython's task handler does the same).
+        const std::int64_t failedChunk = std::int64_t(n) / chunksize;
+        job->chunkCount = failedChunk; // only the complete chunks go to workers
+        totalChunks = failedChunk + 1;
+        iterator->deliverChunk(failedChunk, {ImapIterator::Item{std::int64_t(n), *inputError}});
+    }
+    iterator->setChunkCount(totalChunks);
+    if (job->chunkCount == 0) {
+        registerJob(std::move(job));
+        return iterator;
+    }
+    Job& ref = *job;
+    registerJob(std::move(job));
+    enqueueChunks(ref);
+    return iterator;
+}
+
+std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Value::List args,
+                                                     ResultCallback callback,
+                                                     ErrorCallback errorCallback)
+{
+    checkRunning();
+    checkFunction(func);
+    auto job = std::make_unique<Job>();
+    job->kind = Job::Kind::Apply;
+    job->id = newJobId();
+    job->api = "apply";
+    job->func = std::string(func);
+    job->star = true;
+    job->items = std::make_shared<const Value::List>(Value::List{Value::tuple(std::move(args))});
+    job->chunksize = 1;
+    job->chunkCount = 1;
+    auto result = std::make_shared<AsyncResult>(job->id, m_log, std::move(callback),
+                                                std::move(errorCallback));
+    result->setYieldTask(0);
+    job->result = result;
+    Job& ref = *job;
+    registerJob(std::move(job));
+    enqueueChunks(ref);
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle
+
+void PoolEngine::close()
+{
+    State expected = State::Run;
+    if (!m_state.compare_exchange_strong(expected, State::Close))
+        return;
+    Event e;
+    e.tNs = monotonicNs();
+    e.kind = EventKind::PoolClosed;
+    record(std::move(e));
+    {
+        std::lock_guard lock(m_feedMutex); // the feeder checks the state under this lock
+    }
+    m_feedCv.notify_all();
+    wake(m_resultWake);
+}
+
+void PoolEngine::terminate()
+{
+    if (m_state.exchange(State::Terminate) == State::Terminate)
+        return;
+    {
+        std::lock_guard lock(m_feedMutex);
+    }
+    m_feedCv.notify_all();
+    wake(m_feederWake);
+    wake(m_resultWake);
+}
+
+void PoolEngine::join()
+{
+    if (m_state.load() == State::Run)
+        throw PoolError("ValueError", "Pool is still running");
+    std::lock_guard lock(m_joinMutex);
+    if (m_feeder.joinable())
+        m_feeder.join();
+    if (m_resultThread.joinable())
+        m_resultThread.join();
+}
+
+std::vector<WorkerInfo> PoolEngine::workers() const
+{
+    std::lock_guard lock(m_infoMutex);
+    return m_workerInfo;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The feeder thread: chunks go into the shared queue in FIFO order, then (after close) one stop
+// message per worker.
+
+void PoolEngine::feederLoop()
+{
+    bool stopsQueued = false;
+    for (;;) {
+        Pending next;
+        {
+            std::unique_lock lock(m_feedMutex);
+            m_feedCv.wait(lock,
+                          [&] { return !m_feedQueue.empty() || m_state.load() != State::Run; });
+            if (m_state.load() == State::Terminate) {
+                m_feedQueue.clear();
+                return;
+            }
+            if (m_feedQueue.empty()) {
+                if (stopsQueued)
+                    return; // every stop message is out: the workers will exit
+                for (int i = 0; i < m_processes; ++i) {
+                    Pending stop;
+                    stop.message = encodeStop();
+                    stop.stop = true;
+                    m_feedQueue.push_back(std::move(stop));
+                }
+                stopsQueued = true;
+                continue;
+            }
+            next = std::move(m_feedQueue.front());
+            m_feedQueue.pop_front();
+        }
+        if (!sendPending(next))
+            return; // terminated while waiting for room
+    }
+}
+
+bool PoolEngine::sendPending(const Pending& pending)
+{
+    for (;;) {
+        const std::int64_t t = monotonicNs(); // before the send: a worker may take it at once
+        if (trySendChunk(m_queueSend, pending.message)) {
+            if (!pending.stop) {
+                Event e;
+                e.tNs = t;
+                e.kind = EventKind::ChunkSubmitted;
+                e.job = pending.job;
+                e.chunk = pending.chunk;
+                e.task = pending.first;
+                e.a = pending.first;
+                e.b = pending.last;
+                record(std::move(e));
+            }
+            return true;
+        }
+        pollfd fds[2] = {{m_queueSend, POLLOUT, 0}, {m_feederWake, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR)
+            sysFail("poll");
+        if (m_state.load() == State::Terminate)
+            return false;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The result thread
+
+void PoolEngine::resultLoop(std::promise<void>& started)
+{
+    try {
+        for (int i = 0; i < m_processes; ++i)
+            startWorker();
+        started.set_value();
+    } catch (...) {
+        terminateWorkers();
+        started.set_exception(std::current_exception());
+        return;
+    }
+
+    std::vector<pollfd> fds;
+    for (;;) {
+        const State state = m_state.load();
+        if (state == State::Terminate)
+            break;
+        if (state == State::Close && m_workers.empty())
+            break;
+        fds.clear();
+        fds.push_back({m_resultWake, POLLIN, 0});
+        for (const auto& w : m_workers)
+            fds.push_back({w->resultFd, POLLIN, 0});
+        if (::poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            std::fprintf(stderr, "pool: poll failed: %s\n", std::strerror(errno));
+            break;
+        }
+        if (fds[0].revents)
+            drain(m_resultWake);
+        // Read everything first, then handle the exits (handleExit changes m_workers).
+        std::vector<Worker*> exited;
+        for (std::size_t i = 1; i < fds.size(); ++i) {
+            if (!fds[i].revents)
+                continue;
+            Worker& w = *m_workers[i - 1];
+            bool eof = false;
+            readWorker(w, eof);
+            if (eof)
+                exited.push_back(&w);
+        }
+        for (Worker* w : exited)
+            handleExit(*w);
+    }
+    terminateWorkers();
+}
+
+void PoolEngine::startWorker()
+{
+    auto w = std::make_unique<Worker>();
+    int pipeFds[2];
+    if (::pipe2(pipeFds, O_CLOEXEC) != 0)
+        sysFail("pipe2");
+    w->resultFd = pipeFds[0];
+    try {
+        w->slot = WorkerSlotMapping::create();
+    } catch (const std::exception& e) {
+        ::close(pipeFds[0]);
+        ::close(pipeFds[1]);
+        throw PoolError("OSError", e.what());
+    }
+    PoolWorkerConfig config;
+    config.taskOptions = m_options.taskOptions;
+    config.maxTasks = m_options.maxtasksperchild.value_or(0);
+    config.initializer = m_options.initializer;
+    config.initargs = m_options.initargs;
+    config.recording = m_log != nullptr;
+
+    ProcessOptions opts;
+    opts.method = m_options.method;
+    opts.daemon = true;
+    opts.passFds = {m_queueRecv, pipeFds[1], w->slot.fd()};
+    w->process =
+        std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
+    // The worker is a Process like any other: it takes the next number of the process counter,
+    // and is named after it, as CPython renames Process-N to ForkPoolWorker-N.
+    w->number = std::stoi(w->process->identity());
+    w->name = std::string(poolWorkerPrefix(m_options.method)) + "-" + w->process->identity();
+    w->process->setName(w->name);
+    w->requestNs = monotonicNs();
+    try {
+        w->process->start();
+    } catch (...) {
+        ::close(pipeFds[0]);
+        ::close(pipeFds[1]);
+        throw;
+    }
+    ::close(pipeFds[1]); // the worker holds the only write end: its exit gives us EOF
+    w->slot.closeFd();
+    w->pid = w->process->pid().value_or(0);
+    m_workers.push_back(std::move(w));
+    publishWorkers();
+}
+
+void PoolEngine::publishWorkers()
+{
+    std::vector<WorkerInfo> info;
+    for (const auto& w : m_workers)
+        info.push_back(WorkerInfo{w->number, w->name, w->pid});
+    std::lock_guard lock(m_infoMutex);
+    m_workerInfo = std::move(info);
+}
+
+void PoolEngine::readWorker(Worker& w, bool& eof)
+{
+    std::uint8_t buf[65536];
+    const ssize_t n = ::read(w.resultFd, buf, sizeof buf);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        eof = true;
+        return;
+    }
+    if (n == 0) {
+        eof = true;
+        return;
+    }
+    w.inbox.insert(w.inbox.end(), buf, buf + n);
+    std::size_t pos = 0;
+    while (w.inbox.size() - pos >= 4) {
+        const std::uint8_t* h = w.inbox.data() + pos;
+        const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
+        if (w.inbox.size() - pos - 4 < len)
+            break;
+        try {
+            handleReport(w, decodeReport({h + 4, len}));
+        } catch (const WireError& e) {
+            std::fprintf(stderr, "pool: bad report from %s: %s\n", w.name.c_str(), e.what());
+        } catch (const std::bad_variant_access&) {
+            std::fprintf(stderr, "pool: malformed report from %s\n", w.name.c_str());
+        }
+        pos += 4 + len;
+    }
+    w.inbox.erase(w.inbox.begin(), w.inbox.begin() + std::ptrdiff_t(pos));
+}
+
+void PoolEngine::handleReport(Worker& w, const WorkerReport& r)
+{
+    switch (r.kind) {
+    case WorkerReport::Kind::Ready: {
+        w.ready = true;
+        Event e;
+        e.tNs = r.readyNs;
+        e.kind = EventKind::WorkerStarted;
+        e.worker = w.number;
+        e.pid = r.pid;
+        e.ppid = r.ppid;
+        e.a = r.readyNs - w.requestNs;
+        e.text = w.name;
+        record(std::move(e));
+        return;
+    }
+    case WorkerReport::Kind::InitFailed:
+        std::fprintf(stderr, "Process %s:\n%s", w.name.c_str(), r.error.traceback.c_str());
+        breakPool(r.error);
+        return;
+    case WorkerReport::Kind::Progress:
+    case WorkerReport::Kind::Result:
+        break;
+    }
+
+    Job* job = nullptr;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        auto it = m_jobs.find(r.job);
+        if (it != m_jobs.end())
+            job = it->second.get();
+    }
+    if (w.job != r.job || w.chunk != r.chunk) {
+        w.job = r.job;
+        w.chunk = r.chunk;
+        w.loggedTaken = false;
+        w.startedUpTo = r.first;
+        w.lastEndNs = r.takenNs;
+        w.chunkValues.clear();
+    }
+    for (const auto& v : r.values)
+        w.chunkValues.push_back(v);
+    if (m_log)
+        logTasks(w, r, job);
+    if (r.kind != WorkerReport::Kind::Result)
+        return;
+
+    Event got;
+    got.tNs = monotonicNs();
+    got.kind = EventKind::ChunkResult;
+    got.job = r.job;
+    got.chunk = r.chunk;
+    got.worker = w.number;
+    got.pid = w.pid;
+    got.ok = r.ok;
+    record(std::move(got));
+    Value::List values = std::move(w.chunkValues);
+    w.job = -1;
+    w.chunk = -1;
+    w.chunkValues.clear();
+    deliver(r.job, r.chunk, std::move(values), r.ok, r.error, r.first + r.finished - 1);
+}
+
+void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
+{
+    std::vector<Event>& events = m_scratchEvents; // reused: no allocation per report
+    events.clear();
+    events.reserve(2 * r.ends.size() + 2);
+    auto base = [&](EventKind kind, std::int64_t t) {
+        Event e;
+        e.tNs = t;
+        e.kind = kind;
+        e.job = r.job;
+        e.chunk = r.chunk;
+        e.worker = w.number;
+        e.pid = w.pid;
+        return e;
+    };
+    auto input = [&](std::int64_t index) {
+        return job && index >= 0 && std::size_t(index) < job->items->size()
+                   ? (*job->items)[std::size_t(index)]
+                   : Value();
+    };
+    if (!w.loggedTaken && r.takenNs) {
+        events.push_back(base(EventKind::ChunkTaken, r.takenNs));
+        w.loggedTaken = true;
+    }
+    for (std::size_t k = 0; k < r.ends.size(); ++k) {
+        const std::int64_t index = r.fromTask + std::int64_t(k);
+        if (index >= w.startedUpTo) {
+            Event s = base(EventKind::TaskStarted, index == r.first ? r.takenNs : w.lastEndNs);
+            s.task = index;
+            s.value = input(index);
+            events.push_back(std::move(s));
+            w.startedUpTo = index + 1;
+        }
+        Event f = base(EventKind::TaskFinished, r.ends[k]);
+        f.task = index;
+        if (k < r.values.size()) {
+            f.value = r.values[k];
+        } else {
+            f.ok = false;
+            f.text = r.error.text();
+        }
+        f.delay = k < r.delays.size() ? r.delays[k] : -1;
+        events.push_back(std::move(f));
+        w.lastEndNs = r.ends[k];
+    }
+    if (r.kind == WorkerReport::Kind::Progress && r.currentStartNs >= 0) {
+        const std::int64_t index = r.fromTask + std::int64_t(r.ends.size());
+        if (index >= w.startedUpTo) {
+            Event s = base(EventKind::TaskStarted, r.currentStartNs);
+            s.task = index;
+            s.value = input(index);
+            events.push_back(std::move(s));
+            w.startedUpTo = index + 1;
+        }
+    }
+    m_log->append(std::span<Event>(events));
+}
+
+void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List values, bool ok,
+                         RemoteError error, std::int64_t errorTask)
+{
+    Job* job = nullptr;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        auto it = m_jobs.find(jobId);
+        if (it == m_jobs.end())
+            return;
+        job = it->second.get();
+    }
+    bool finished = false;
+    switch (job->kind) {
+    case Job::Kind::Apply:
+        finished = true;
+        if (ok && !values.empty())
+            job->result->complete(std::move(values.front()));
+        else
+            job->result->fail(ok ? RemoteError{"RuntimeError", "no result", {}} : error);
+        break;
+    case Job::Kind::Map: {
+        if (ok) {
+            const auto first = std::size_t(chunk * job->chunksize);
+            for (std::size_t i = 0; i < values.size() && first + i < job->values.size(); ++i)
+                job->values[first + i] = std::move(values[i]);
+        } else if (!job->firstError) {
+            job->firstError = error; // the first failure to arrive, not the lowest index
+        }
+        finished = ++job->chunksDone == job->chunkCount;
+        if (finished) {
+            if (job->firstError)
+                job->result->fail(*job->firstError);
+            else
+                job->result->complete(Value(std::move(job->values)));
+        }
+        break;
+    }
+    case Job::Kind::Imap: {
+        std::vector<ImapIterator::Item> items;
+        const std::int64_t first = chunk * job->chunksize;
+        if (ok) {
+            for (std::size_t i = 0; i < values.size(); ++i)
+                items.push_back({first + std::int64_t(i), std::move(values[i])});
+        } else {
+            items.push_back({errorTask, error}); // a failed chunk is one error at its position
+        }
+        job->iterator->deliverChunk(chunk, std::move(items));
+        finished = ++job->chunksDone == job->chunkCount;
+        break;
+    }
+    }
+    if (finished) {
+        std::lock_guard lock(m_jobsMutex);
+        m_jobs.erase(jobId);
+    }
+}
+
+void PoolEngine::handleExit(Worker& w)
+{
+    ::close(w.resultFd);
+    w.resultFd = -1;
+    w.process->join();
+    const int exitcode = w.process->exitcode().value_or(0);
+    const auto slotState = w.slot.slot()->state.load(std::memory_order_acquire);
+    const bool stopped = slotState == WorkerSlot::Stopped;
+
+    Event exited;
+    exited.tNs = monotonicNs();
+    exited.kind = EventKind::WorkerExited;
+    exited.worker = w.number;
+    exited.pid = w.pid;
+    exited.a = exitcode;
+    exited.text = w.name;
+    record(exited);
+
+    std::optional<LostChunk> lost;
+    if (slotState == WorkerSlot::Running)
+        lost = describeLostChunk(w, exitcode, exited.tNs);
+
+    const bool neverReady = !w.ready;
+    const std::string name = w.name;
+    std::erase_if(m_workers, [&](const auto& p) { return p.get() == &w; });
+    publishWorkers();
+
+    // Replace the worker first, so that whoever learns of the lost task finds the pool whole.
+    const State state = m_state.load();
+    bool broken;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        broken = m_broken.has_value();
+    }
+    if (neverReady && state != State::Terminate && !stopped) {
+        breakPool(RemoteError{"RuntimeError",
+                              name + " exited with code " + std::to_string(exitcode) +
+                                  " before it was ready",
+                              {}});
+    } else if (state != State::Terminate && !stopped && !broken) {
+        try {
+            startWorker(); // a worker that died or retired is replaced (names count on)
+        } catch (const std::exception& e) {
+            breakPool(RemoteError{
+                "OSError", std::string("could not start a replacement worker: ") + e.what(), {}});
+        }
+    }
+    // WorkerDeathPolicy::Hang: like CPython, the lost chunk never reports.
+    if (lost && m_options.onWorkerDeath == WorkerDeathPolicy::Fail && state != State::Terminate)
+        deliver(lost->job, lost->chunk, {}, false, lost->error, lost->task);
+}
+
+PoolEngine::LostChunk PoolEngine::describeLostChunk(Worker& w, int exitcode, std::int64_t tNs)
+{
+    const WorkerSlot& slot = *w.slot.slot();
+    const int job = slot.job.load();
+    const int chunk = slot.chunk.load();
+    const std::int64_t task = slot.task.load();
+    std::string func = "?";
+    Value input;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        auto it = m_jobs.find(job);
+        if (it != m_jobs.end()) {
+            func = it->second->func;
+            if (task >= 0 && std::size_t(task) < it->second->items->size())
+                input = (*it->second->items)[std::size_t(task)];
+        }
+    }
+    const std::string how = exitcode < 0 ? "died from " + signalText(-exitcode)
+                                         : "exited with code " + std::to_string(exitcode);
+    const RemoteError lost{"WorkerLostError",
+                           w.name + " (pid " + std::to_string(w.pid) + ") " + how +
+                               " while running task " + std::to_string(task) + ": " + func + "(" +
+                               input.repr() + ")",
+                           {}};
+    Event e;
+    e.tNs = tNs;
+    e.kind = EventKind::WorkerLost;
+    e.job = job;
+    e.chunk = chunk;
+    e.task = task;
+    e.worker = w.number;
+    e.pid = w.pid;
+    e.ok = false;
+    e.text = lost.message;
+    record(std::move(e));
+    return LostChunk{job, chunk, task, lost};
+}
+
+void PoolEngine::breakPool(const RemoteError& error)
+{
+    // A worker that cannot start (its initializer raised) would be restarted forever by
+    // CPython. PoolScope fails the pending work and refuses new work instead.
+    std::map<int, std::unique_ptr<Job>> pending;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        if (m_broken)
+            return;
+        m_broken = error;
+        pending.swap(m_jobs);
+    }
+    for (auto& [id, job] : pending) {
+        if (job->result)
+            job->result->fail(error);
+        if (job->iterator) {
+            for (std::int64_t c = 0; c < job->chunkCount; ++c)
+                job->iterator->deliverChunk(c, {{c * job->chunksize, error}});
+        }
+    }
+}
+
+void PoolEngine::terminateWorkers()
+{
+    for (auto& w : m_workers) {
+        if (w->process->isAlive())
+            w->process->terminate();
+    }
+    for (auto& w : m_workers) {
+        w->process->join();
+        if (w->resultFd >= 0)
+            ::close(w->resultFd);
+        Event exited;
+        exited.tNs = monotonicNs();
+        exited.kind = EventKind::WorkerExited;
+        exited.worker = w->number;
+        exited.pid = w->pid;
+        exited.a = w->process->exitcode().value_or(0);
+        exited.text = w->name;
+        record(std::move(exited));
+    }
+    m_workers.clear();
+    publishWorkers();
+    if (m_state.load() == State::Terminate) {
+        Event e;
+        e.tNs = monotonicNs();
+        e.kind = EventKind::PoolTerminated;
+        record(std::move(e));
+    }
+}
+
+} // namespace poolscope

@@ -1,0 +1,173 @@
+#pragma once
+
+#include "asyncresult.h"
+#include "imapiterator.h"
+#include "pool.h"
+#include "pooloptions.h"
+#include "poolprotocol.h"
+#include "process.h"
+#include "workerslot.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace poolscope {
+
+// The machinery behind Pool, shaped like CPython's: a task-feeder thread (CPython's task
+// handler) puts chunks into one shared queue in FIFO order; a result thread (CPython's result
+// handler and worker handler in one) reads every worker's result pipe, records events, fills
+// the jobs' results, runs callbacks, reaps workers that exit and starts their replacements.
+// Workers are started only from the result thread, which outlives them all (PR_SET_PDEATHSIG
+// is tied to the creating thread).
+class PoolEngine
+{
+public:
+    explicit PoolEngine(PoolOptions options);
+    ~PoolEngine();
+
+    std::shared_ptr<AsyncResult> submitMap(const char* api, std::string_view func,
+                                           Value::List items, std::optional<int> chunksize,
+                                           bool star, ResultCallback callback,
+                                           ErrorCallback errorCallback);
+    std::shared_ptr<ImapIterator> submitImap(std::string_view func, Value::List items,
+                                             std::optional<RemoteError> inputError, int chunksize,
+                                             bool ordered);
+    std::shared_ptr<AsyncResult> submitApply(std::string_view func, Value::List args,
+                                             ResultCallback callback, ErrorCallback errorCallback);
+
+    void close();
+    void terminate();
+    void join();
+
+    int processes() const { return m_processes; }
+    StartMethod startMethod() const { return m_options.method; }
+    std::vector<WorkerInfo> workers() const;
+
+private:
+    enum class State
+    {
+        Run,
+        Close,
+        Terminate
+    };
+
+    struct Job
+    {
+        enum class Kind
+        {
+            Apply,
+            Map,
+            Imap
+        };
+        Kind kind = Kind::Map;
+        int id = 0;
+        std::string api;
+        std::string func;
+        bool star = false;
+        std::shared_ptr<const Value::List> items; // shared with the caller while it encodes
+        std::int64_t chunksize = 1;
+        std::int64_t chunkCount = 0; // chunks the workers run
+        std::int64_t chunksDone = 0;
+        std::shared_ptr<AsyncResult> result;
+        std::shared_ptr<ImapIterator> iterator;
+        Value::List values;                    // map: filled slice by slice
+        std::optional<RemoteError> firstError; // map: the first failure to arrive
+    };
+
+    struct Pending
+    {
+        EncodedChunk message;
+        bool stop = false;
+        std::int32_t job = 0;
+        std::int32_t chunk = 0;
+        std::int64_t first = 0;
+        std::int64_t last = 0;
+    };
+
+    struct Worker
+    {
+        int number = 0;
+        std::string name;
+        std::unique_ptr<Process> process;
+        int resultFd = -1;
+        WorkerSlotMapping slot;
+        Bytes inbox; // bytes read but not yet parsed into frames
+        bool ready = false;
+        int pid = 0;
+        std::int64_t requestNs = 0;
+        // What has been logged of the chunk the worker is on.
+        std::int32_t job = -1;
+        std::int32_t chunk = -1;
+        bool loggedTaken = false;
+        std::int64_t startedUpTo = 0;
+        std::int64_t lastEndNs = 0;
+        Value::List chunkValues;
+    };
+
+    void checkRunning() const;
+    void checkFunction(std::string_view func) const;
+    void record(Event event) const;
+    static int newJobId();
+    void registerJob(std::unique_ptr<Job> job);
+    void enqueueChunks(const Job& job);
+
+    void feederLoop();
+    bool sendPending(const Pending& pending);
+
+    void resultLoop(std::promise<void>& started);
+    void startWorker();
+    void readWorker(Worker& worker, bool& eof);
+    void handleReport(Worker& worker, const WorkerReport& report);
+    void logTasks(Worker& worker, const WorkerReport& report, const Job* job);
+    void handleExit(Worker& worker);
+    struct LostChunk
+    {
+        int job = -1;
+        int chunk = -1;
+        std::int64_t task = -1;
+        RemoteError error;
+    };
+    LostChunk describeLostChunk(Worker& worker, int exitcode, std::int64_t tNs);
+    void deliver(int jobId, std::int64_t chunk, Value::List values, bool ok, RemoteError error,
+                 std::int64_t errorTask);
+    void breakPool(const RemoteError& error);
+    void terminateWorkers();
+    void publishWorkers();
+
+    PoolOptions m_options;
+    int m_processes = 1;
+    std::shared_ptr<EventLog> m_log;
+    std::atomic<State> m_state{State::Run};
+    int m_queueSend = -1;
+    int m_queueRecv = -1;
+    int m_feederWake = -1; // eventfds
+    int m_resultWake = -1;
+
+    std::mutex m_feedMutex;
+    std::condition_variable m_feedCv;
+    std::deque<Pending> m_feedQueue;
+
+    mutable std::mutex m_jobsMutex;
+    std::map<int, std::unique_ptr<Job>> m_jobs;
+    std::optional<RemoteError> m_broken; // guarded by m_jobsMutex
+
+    std::vector<std::unique_ptr<Worker>> m_workers; // the result thread's own
+    std::vector<Event> m_scratchEvents;             // the result thread's own
+    mutable std::mutex m_infoMutex;
+    std::vector<WorkerInfo> m_workerInfo;
+
+    std::mutex m_joinMutex;
+    std::thread m_feeder;
+    std::thread m_resultThread;
+};
+
+} // namespace poolscope

@@ -1,0 +1,83 @@
+#pragma once
+
+#include "remoteerror.h"
+#include "value.h"
+#include "wire.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace poolscope {
+
+// The messages between a pool's parent and its workers.
+//
+// Task queue (parent -> workers): one SOCK_SEQPACKET socket pair shared by every worker, so a
+// message is taken whole by exactly one worker: the first idle one, as with CPython's inqueue.
+// A message is a kind byte + MessagePack. Chunks larger than kInlineChunkBytes travel in a
+// sealed memfd passed with SCM_RIGHTS (a SEQPACKET message must fit the socket buffer).
+//
+// Reports (worker -> parent): length-prefixed frames on the worker's own result pipe, whose EOF
+// tells the parent that the worker has gone.
+struct ChunkMessage
+{
+    bool stop = false; // the close() sentinel: the worker exits
+    std::int32_t job = 0;
+    std::int32_t chunk = 0;
+    std::int64_t first = 0; // input index of the chunk's first item
+    std::string func;
+    bool star = false; // starmap/apply: each item is a tuple of arguments
+    Value::List items;
+};
+
+struct WorkerReport
+{
+    enum class Kind : std::int64_t
+    {
+        Ready = 0,
+        Progress = 1,
+        Result = 2,
+        InitFailed = 3
+    };
+    Kind kind = Kind::Ready;
+    // Ready
+    std::int32_t pid = 0;
+    std::int32_t ppid = 0;
+    std::int64_t readyNs = 0;
+    // Progress and Result: the chunk, when the worker took it, and the tasks that finished
+    // since the previous report of this chunk, from task index fromTask on.
+    std::int32_t job = 0;
+    std::int32_t chunk = 0;
+    std::int64_t first = 0;
+    std::int64_t takenNs = 0;
+    std::int64_t fromTask = 0;
+    std::vector<std::int64_t> ends;   // end time of each task (ns); empty when not recording
+    Value::List values;               // results, parallel to ends (the failing task has none)
+    std::vector<double> delays;       // seconds each task slept (-1: none); may be empty
+    std::int64_t currentStartNs = -1; // Progress: the task fromTask+ends.size() started then
+    std::int64_t finished = 0;        // Result: number of tasks that ended (incl. a failing one)
+    // Result
+    bool ok = true;
+    RemoteError error; // also InitFailed's error
+};
+
+constexpr std::size_t kInlineChunkBytes = 60 * 1024;
+
+// Task queue side. sendChunk returns false when the message could not be sent now (EAGAIN) —
+// the caller polls for POLLOUT and retries with the same encoded message.
+struct EncodedChunk
+{
+    Bytes bytes; // kind byte + MessagePack
+};
+EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, std::size_t begin,
+                         std::size_t end);
+EncodedChunk encodeStop();
+// Sends without blocking (MSG_DONTWAIT). Returns false on EAGAIN; throws WireError otherwise.
+bool trySendChunk(int socketFd, const EncodedChunk& chunk);
+// Blocks for the next message. nullopt when the parent is gone (EOF). Throws WireError.
+std::optional<ChunkMessage> receiveChunk(int socketFd, Bytes& buffer);
+
+Bytes encodeReport(const WorkerReport& report);
+WorkerReport decodeReport(std::span<const std::uint8_t> payload); // throws WireError
+
+} // namespace poolscope

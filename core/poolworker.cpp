@@ -1,0 +1,264 @@
+#include "poolworker.h"
+
+#include "childsetup.h"
+#include "clock.h"
+#include "poolprotocol.h"
+#include "systemexit.h"
+#include "taskerror.h"
+#include "taskregistry.h"
+#include "workerslot.h"
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace poolscope {
+
+Bytes PoolWorkerConfig::encode() const
+{
+    return encodeValue(Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks),
+                                         initializer, Value(initargs), recording}));
+}
+
+PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
+{
+    try {
+        const Value v = decodeValue(bytes);
+        const auto& l = v.asList();
+        PoolWorkerConfig c;
+        c.taskOptions = TaskOptions::fromValue(l.at(0));
+        c.maxTasks = l.at(1).asInt();
+        c.initializer = l.at(2).asStr();
+        c.initargs = l.at(3).asList();
+        c.recording = l.at(4).asBool();
+        return c;
+    } catch (const WireError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw WireError(std::string("malformed pool worker configuration: ") + e.what());
+    }
+}
+
+namespace {
+
+constexpr std::int64_t kLiveReportIntervalNs = 1'000'000; // 1 ms
+
+RemoteError errorFromException(const std::string& worker, const std::string& func,
+                               std::int64_t index, const Value& input)
+{
+    RemoteError err;
+    try {
+        throw;
+    } catch (const TaskError& e) {
+        err.type = e.type();
+        err.message = e.message();
+    } catch (const SystemExit& e) {
+        err.type = "SystemExit";
+        err.message = std::to_string(e.code);
+    } catch (const std::exception& e) {
+        err.type = "RuntimeError";
+        err.message = e.what();
+    } catch (...) {
+        err.type = "RuntimeError";
+        err.message = "unknown C++ exception";
+    }
+    err.traceback = "Traceback (most recent call last):\n  File \"<" + worker + ">\", in " + func +
+                    "\n    task " + std::to_string(index) + ", input " + input.repr() + "\n" +
+                    err.text() + "\n";
+    return err;
+}
+
+// One worker: takes chunks from the shared queue until told to stop (or retired).
+class WorkerLoop
+{
+public:
+    WorkerLoop(PoolWorkerConfig config, int queueFd, int resultFd, WorkerSlot* slot)
+        : m_config(std::move(config)), m_name(currentProcess().name), m_queueFd(queueFd),
+          m_resultFd(resultFd), m_slot(slot)
+    {}
+
+    int run()
+    {
+        if (!m_config.initializer.empty() && !runInitializer())
+            return 1;
+        WorkerReport ready;
+        ready.kind = WorkerReport::Kind::Ready;
+        ready.pid = ::getpid();
+        ready.ppid = ::getppid();
+        ready.readyNs = monotonicNs();
+        if (!send(ready))
+            return 0;
+        std::int64_t tasksDone = 0;
+        Bytes buffer;
+        for (;;) {
+            m_slot->state.store(WorkerSlot::Idle, std::memory_order_relaxed);
+            std::optional<ChunkMessage> msg = receiveChunk(m_queueFd, buffer);
+            if (!msg)
+                return 0; // the parent is gone
+            if (msg->stop) {
+                m_slot->state.store(WorkerSlot::Stopped, std::memory_order_release);
+                return 0;
+            }
+            if (!runChunk(*msg))
+                return 0; // the parent stopped listening
+            if (m_config.maxTasks > 0 && ++tasksDone >= m_config.maxTasks) {
+                m_slot->state.store(WorkerSlot::Retired, std::memory_order_release);
+                return 0;
+            }
+        }
+    }
+
+private:
+    bool runInitializer()
+    {
+        const TaskFunction fn = TaskRegistry::builtins().find(m_config.initializer);
+        try {
+            if (!fn)
+                throw TaskError("AttributeError",
+                                "no registered task named '" + m_config.initializer + "'");
+            TaskContext ctx;
+            ctx.options = m_config.taskOptions;
+            fn(m_config.initargs, ctx);
+            return true;
+        } catch (...) {
+            WorkerReport failed;
+            failed.kind = WorkerReport::Kind::InitFailed;
+            failed.pid = ::getpid();
+            failed.ok = false;
+            failed.error =
+                errorFromException(m_name, m_config.initializer, -1, Value(m_config.initargs));
+            send(failed);
+            return false;
+        }
+    }
+
+    bool runChunk(const ChunkMessage& msg)
+    {
+        const bool rec = m_config.recording;
+        const std::int64_t takenNs = rec ? monotonicNs() : 0;
+        m_slot->job.store(msg.job, std::memory_order_relaxed);
+        m_slot->chunk.store(msg.chunk, std::memory_order_relaxed);
+        m_slot->task.store(msg.first, std::memory_order_relaxed);
+        m_slot->state.store(WorkerSlot::Running, std::memory_order_release);
+
+        WorkerReport report;
+        report.job = msg.job;
+        report.chunk = msg.chunk;
+        report.first = msg.first;
+        report.takenNs = takenNs;
+        report.fromTask = msg.first;
+        report.values.reserve(msg.items.size());
+        if (rec)
+            report.ends.reserve(msg.items.size());
+
+        const TaskFunction fn = TaskRegistry::builtins().find(msg.func);
+        Value::List single(1); // map's one argument, reused: no allocation per task
+        TaskContext ctx;
+        ctx.options = m_config.taskOptions;
+        bool anyDelay = false;
+        std::int64_t startNs = takenNs;
+        std::int64_t finished = 0;
+        for (std::size_t i = 0; i < msg.items.size(); ++i) {
+            const std::int64_t index = msg.first + std::int64_t(i);
+            m_slot->task.store(index, std::memory_order_relaxed);
+            if (rec) {
+                m_slot->taskStartNs.store(startNs, std::memory_order_relaxed);
+                const bool crashing = index == ctx.options.crashAt;
+                if (crashing || startNs - m_lastSendNs >= kLiveReportIntervalNs) {
+                    // Worth a message of its own: the task is slow, or the worker is about to
+                    // die, so that the parent sees the task start live.
+                    report.kind = WorkerReport::Kind::Progress;
+                    report.currentStartNs = startNs;
+                    if (anyDelay)
+                        report.delays.resize(report.ends.size(), -1);
+                    if (!send(report))
+                        return false;
+                    report.fromTask = index;
+                    report.ends.clear();
+                    report.values.clear();
+                    report.delays.clear();
+                    anyDelay = false;
+                }
+            }
+            if (index == ctx.options.crashAt)
+                ::raise(SIGKILL); // --crash-at: this worker dies mid-task, as a segfault would
+
+            ctx.index = index;
+            ctx.delaySeconds = -1;
+            const Value& item = msg.items[i];
+            bool ok = true;
+            try {
+                if (!fn)
+                    throw TaskError("AttributeError",
+                                    "no registered task named '" + msg.func + "'");
+                if (msg.star)
+                    report.values.push_back(fn(item.items(), ctx));
+                else {
+                    single[0] = item;
+                    report.values.push_back(fn(single, ctx));
+                }
+            } catch (...) {
+                ok = false;
+                report.ok = false;
+                report.error = errorFromException(m_name, msg.func, index, item);
+            }
+            ++finished;
+            if (rec) {
+                startNs = monotonicNs();
+                report.ends.push_back(startNs);
+                if (ctx.delaySeconds >= 0 || anyDelay) {
+                    report.delays.resize(report.ends.size() - 1, -1);
+                    report.delays.push_back(ctx.delaySeconds);
+                    anyDelay = true;
+                }
+            }
+            if (!ok)
+                break; // like Python's mapstar: the chunk fails as a whole at its first error
+        }
+        report.kind = WorkerReport::Kind::Result;
+        report.currentStartNs = -1;
+        report.finished = finished;
+        if (anyDelay)
+            report.delays.resize(report.ends.size(), -1);
+        m_slot->state.store(WorkerSlot::Idle, std::memory_order_release);
+        return send(report);
+    }
+
+    bool send(const WorkerReport& report)
+    {
+        const Bytes payload = encodeReport(report);
+        if (m_config.recording)
+            m_lastSendNs = monotonicNs();
+        return writeFrame(m_resultFd, payload);
+    }
+
+    PoolWorkerConfig m_config;
+    std::string m_name; // "ForkPoolWorker-3"
+    int m_queueFd;
+    int m_resultFd;
+    WorkerSlot* m_slot;
+    std::int64_t m_lastSendNs = 0;
+};
+
+} // namespace
+
+int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds)
+{
+    if (fds.size() < 3) {
+        std::fprintf(stderr, "pool worker: expected 3 descriptors, got %zu\n", fds.size());
+        return 2;
+    }
+    try {
+        // Writes to a parent that is gone must fail with EPIPE, not kill the worker silently.
+        std::signal(SIGPIPE, SIG_IGN);
+        PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
+        WorkerSlotMapping slot = WorkerSlotMapping::attach(fds[2]);
+        WorkerLoop loop(std::move(config), fds[0], fds[1], slot.slot());
+        return loop.run();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pool worker: %s\n", e.what());
+        return 1;
+    }
+}
+
+} // namespace poolscope

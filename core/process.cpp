@@ -1,0 +1,152 @@
+#include "process.h"
+
+#include "childsetup.h"
+#include "forkbackend.h"
+#include "forkserverbackend.h"
+#include "processcounter.h"
+#include "processerror.h"
+#include "spawnbackend.h"
+
+#include <csignal>
+#include <unistd.h>
+
+namespace poolscope {
+
+Process::Process(ProcessTarget target, ProcessOptions options)
+    : m_target(std::move(target)), m_options(std::move(options)), m_creatorPid(int(::getpid()))
+{
+    // Every Process takes the next number of this process's counter, named or not, as in
+    // CPython (_identity); pool workers are named after theirs ("ForkPoolWorker-N").
+    const auto& current = currentProcess();
+    const std::string n = std::to_string(nextProcessNumber() - current.counterBase);
+    m_identity = current.identity.empty() ? n : current.identity + ":" + n;
+    m_name = m_options.name.empty() ? "Process-" + m_identity : m_options.name;
+}
+
+Process::~Process()
+{
+    // Never signal or wait from a forked copy of the creator: these children are not its own.
+    if (!m_backend || ::getpid() != m_creatorPid)
+        return;
+    try {
+        if (!m_backend->poll()) {
+            m_backend->sendSignal(SIGKILL);
+            m_backend->wait(std::nullopt);
+        }
+    } catch (...) {
+        // a destructor must not throw; the backend closes its sentinel regardless
+    }
+}
+
+void Process::checkNotClosed() const
+{
+    if (m_closed)
+        throw ProcessError("ValueError", "process object is closed");
+}
+
+void Process::checkCreator(const char* message) const
+{
+    if (::getpid() != m_creatorPid)
+        throw ProcessError("AssertionError", message);
+}
+
+void Process::start()
+{
+    checkNotClosed();
+    if (m_backend)
+        throw ProcessError("AssertionError", "cannot start a process twice");
+    checkCreator("can only start a process object created by current process");
+    if (currentProcess().daemon)
+        throw ProcessError("AssertionError", "daemonic processes are not allowed to have children");
+    switch (m_options.method) {
+    case StartMethod::Fork:
+        m_backend = std::make_unique<ForkBackend>(m_target, m_options, m_name, m_identity);
+        break;
+    case StartMethod::Spawn:
+        m_backend = std::make_unique<SpawnBackend>(m_target, m_options, m_name, m_identity);
+        break;
+    case StartMethod::ForkServer:
+        m_backend = std::make_unique<ForkServerBackend>(m_target, m_options, m_name, m_identity);
+        break;
+    }
+}
+
+void Process::join(std::optional<double> timeoutSeconds)
+{
+    checkNotClosed();
+    checkCreator("can only join a child process");
+    if (!m_backend)
+        throw ProcessError("AssertionError", "can only join a started process");
+    m_backend->wait(timeoutSeconds);
+}
+
+bool Process::isAlive()
+{
+    checkNotClosed();
+    if (!m_backend)
+        return false;
+    checkCreator("can only test a child process");
+    return !m_backend->poll();
+}
+
+void Process::terminate()
+{
+    checkNotClosed();
+    if (!m_backend)
+        throw ProcessError("AttributeError",
+                           "'NoneType' object has no attribute 'terminate' (not started)");
+    m_backend->sendSignal(SIGTERM);
+}
+
+void Process::kill()
+{
+    checkNotClosed();
+    if (!m_backend)
+        throw ProcessError("AttributeError",
+                           "'NoneType' object has no attribute 'kill' (not started)");
+    m_backend->sendSignal(SIGKILL);
+}
+
+void Process::close()
+{
+    if (m_backend) {
+        if (!m_backend->poll()) {
+            throw ProcessError("ValueError",
+                               "Cannot close a process while it is still running. You should "
+                               "first call join() or terminate().");
+        }
+        m_backend.reset();
+    }
+    m_closed = true;
+}
+
+std::optional<int> Process::pid() const
+{
+    checkNotClosed();
+    if (!m_backend)
+        return std::nullopt;
+    return int(m_backend->pid());
+}
+
+std::optional<int> Process::exitcode()
+{
+    checkNotClosed();
+    if (!m_backend)
+        return std::nullopt;
+    return m_backend->poll();
+}
+
+void Process::setDaemon(bool daemon)
+{
+    if (m_backend)
+        throw ProcessError("AssertionError", "process has already started");
+    m_options.daemon = daemon;
+}
+
+int Process::sentinel() const
+{
+    checkNotClosed();
+    return m_backend ? m_backend->sentinel() : -1;
+}
+
+} // namespace poolscope

@@ -1,0 +1,701 @@
+// Pool semantics, checked against CPython's observable behaviour
+// (shared/reference/cpython-semantics.md, section 9 lists CPython's own checks), for each start
+// method, on real worker processes.
+#include "eventlog.h"
+#include "pool.h"
+#include "poolerror.h"
+#include "processprobe.h"
+#include "taskerror.h"
+
+#include <QTest>
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
+
+using namespace poolscope;
+
+Q_DECLARE_METATYPE(poolscope::StartMethod)
+
+namespace {
+
+Value::List range(int from, int to) // [from, to)
+{
+    Value::List l;
+    for (int i = from; i < to; ++i)
+        l.emplace_back(i);
+    return l;
+}
+
+Value::List squares(const Value::List& in)
+{
+    Value::List out;
+    for (const auto& v : in)
+        out.emplace_back(v.asInt() * v.asInt());
+    return out;
+}
+
+std::vector<Event> eventsOf(const EventLog& log, EventKind kind)
+{
+    std::vector<Event> out;
+    for (std::size_t i = 0; i < log.size(); ++i)
+        if (log.at(i).kind == kind)
+            out.push_back(log.at(i));
+    return out;
+}
+
+PoolOptions options(StartMethod method, int processes, std::shared_ptr<EventLog> log = nullptr)
+{
+    PoolOptions o;
+    o.method = method;
+    o.processes = processes;
+    o.log = std::move(log);
+    return o;
+}
+
+QString errorType(const std::function<void()>& fn)
+{
+    try {
+        fn();
+    } catch (const PoolError& e) {
+        return QString::fromStdString(e.type()) + ": " + QString::fromStdString(e.error().message);
+    }
+    return "no error";
+}
+
+} // namespace
+
+class TestPool : public QObject
+{
+    Q_OBJECT
+
+    int m_baselineFds = 0;
+    std::size_t m_baselineDescendants = 0;
+
+    void addMethods()
+    {
+        QTest::addColumn<StartMethod>("method");
+        QTest::newRow("fork") << StartMethod::Fork;
+        QTest::newRow("spawn") << StartMethod::Spawn;
+        QTest::newRow("forkserver") << StartMethod::ForkServer;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        // Bring the fork server up once, so that it counts in the baseline: it lives as long
+        // as this process, like CPython's.
+        Pool warm(options(StartMethod::ForkServer, 1));
+        QCOMPARE(warm.map("square", {3}), Value::List{9});
+    }
+
+    void init()
+    {
+        m_baselineFds = probe::openFdCount();
+        m_baselineDescendants = probe::descendants().size();
+    }
+
+    // Every test leaves no process and no descriptor behind.
+    void cleanup()
+    {
+        QCOMPARE(probe::openFdCount(), m_baselineFds);
+        std::size_t left = probe::descendants().size();
+        for (int i = 0; i < 200 && left != m_baselineDescendants; ++i) {
+            QTest::qWait(10); // a forkserver child is reaped by the server, asynchronously
+            left = probe::descendants().size();
+        }
+        QCOMPARE(left, m_baselineDescendants);
+        for (const auto& p : probe::descendants())
+            QVERIFY2(p.state != 'Z', "zombie left behind");
+    }
+
+    void defaultChunksize_data()
+    {
+        QTest::addColumn<int>("items");
+        QTest::addColumn<int>("workers");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("10/2") << 10 << 2 << 2;
+        QTest::newRow("100/2") << 100 << 2 << 13;
+        QTest::newRow("100/3") << 100 << 3 << 9;
+        QTest::newRow("100/4") << 100 << 4 << 7;
+        QTest::newRow("100/8") << 100 << 8 << 4;
+        QTest::newRow("1000/3") << 1000 << 3 << 84;
+        QTest::newRow("8/2 exact") << 8 << 2 << 1;
+        QTest::newRow("1/4") << 1 << 4 << 1;
+        QTest::newRow("empty") << 0 << 2 << 0;
+    }
+    void defaultChunksize()
+    {
+        QFETCH(int, items);
+        QFETCH(int, workers);
+        QFETCH(int, expected);
+        QCOMPARE(Pool::defaultChunksize(std::size_t(items), workers), expected);
+    }
+
+    void invalidPools()
+    {
+        QCOMPARE(errorType([] { Pool p(options(StartMethod::Fork, 0)); }),
+                 "ValueError: Number of processes must be at least 1");
+        QCOMPARE(errorType([] { Pool p(options(StartMethod::Fork, -1)); }),
+                 "ValueError: Number of processes must be at least 1");
+        QCOMPARE(errorType([] {
+                     PoolOptions o = options(StartMethod::Fork, 1);
+                     o.maxtasksperchild = 0;
+                     Pool p(o);
+                 }),
+                 "ValueError: maxtasksperchild must be a positive int or None");
+    }
+
+    void defaultProcessesIsCpuCount()
+    {
+        PoolOptions o;
+        Pool p(o);
+        QCOMPARE(p.processes(), int(sysconf(_SC_NPROCESSORS_ONLN)));
+        QCOMPARE(int(p.workers().size()), p.processes());
+    }
+
+    void mapEqualsSequentialMap_data() { addMethods(); }
+    void mapEqualsSequentialMap()
+    {
+        QFETCH(StartMethod, method);
+        Pool pool(options(method, 2));
+        const auto in = range(0, 100);
+        QCOMPARE(pool.map("square", in), squares(in));
+        QCOMPARE(pool.map("square", in, 20), squares(in));
+        QCOMPARE(pool.map("square", {1, 2, 3, 4, 5}), (Value::List{1, 4, 9, 16, 25}));
+        QCOMPARE(pool.starmap("add", {Value::tuple({1, 2}), Value::tuple({3, 4})}),
+                 (Value::List{3, 7}));
+        QCOMPARE(pool.apply("cube", {5}), Value(125));
+    }
+
+    void emptyInputDoesNotStall_data() { addMethods(); }
+    void emptyInputDoesNotStall()
+    {
+        QFETCH(StartMethod, method);
+        Pool pool(options(method, 2));
+        QCOMPARE(pool.map("square", {}), Value::List{});
+        auto it = pool.imap("square", Value::List{});
+        QVERIFY(!it->next(5.0).has_value());
+        auto un = pool.imapUnordered("square", Value::List{});
+        QVERIFY(!un->next(5.0).has_value());
+    }
+
+    void chunkBoundaries()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        pool.map("square", range(0, 100));
+        const auto submits = eventsOf(*log, EventKind::ChunkSubmitted);
+        QCOMPARE(submits.size(), std::size_t(8)); // 7 x 13 + 9
+        for (std::size_t c = 0; c < submits.size(); ++c) {
+            QCOMPARE(submits[c].chunk, int(c)); // FIFO
+            QCOMPARE(submits[c].a, std::int64_t(c * 13));
+            QCOMPARE(submits[c].b, std::int64_t(std::min<std::size_t>(c * 13 + 12, 99)));
+        }
+    }
+
+    void mapChunksizeZeroQuirk()
+    {
+        Pool pool(options(StartMethod::Fork, 1));
+        QCOMPARE(pool.map("square", {1, 2, 3}, 0), (Value::List{Value(), Value(), Value()}));
+    }
+
+    void imapOrderedWithStopAtEnd_data() { addMethods(); }
+    void imapOrderedWithStopAtEnd()
+    {
+        QFETCH(StartMethod, method);
+        Pool pool(options(method, 3));
+        const auto in = range(0, 40);
+        for (int chunksize : {1, 7, 100}) {
+            auto it = pool.imap("square", in, chunksize);
+            Value::List got;
+            while (auto v = it->next(10.0))
+                got.push_back(*v);
+            QCOMPARE(got, squares(in));
+            QVERIFY(!it->next(1.0).has_value()); // StopIteration again
+        }
+        QCOMPARE(errorType([&] { pool.imap("square", in, 0); }),
+                 "ValueError: Chunksize must be 1+, not 0");
+        QCOMPARE(errorType([&] { pool.imapUnordered("square", in, -3); }),
+                 "ValueError: Chunksize must be 1+, not -3");
+    }
+
+    // imap holds early results back; imap_unordered hands each out as it arrives. With seeded
+    // random delays the arrival order is recorded in the log (ChunkResult events), and:
+    // imap yields in input order whatever the arrival order; imap_unordered yields in arrival
+    // order.
+    void imapVersusUnordered_data() { addMethods(); }
+    void imapVersusUnordered()
+    {
+        QFETCH(StartMethod, method);
+        for (bool ordered : {true, false}) {
+            auto log = std::make_shared<EventLog>();
+            PoolOptions o = options(method, 3, log);
+            o.taskOptions.seed = 7;
+            o.taskOptions.timeScale = 0.05; // 25-100 ms per task
+            Pool pool(o);
+            auto it = ordered ? pool.imap("slow_square", range(1, 9))
+                              : pool.imapUnordered("slow_square", range(1, 9));
+            std::vector<std::int64_t> yielded;
+            while (auto v = it->next(30.0)) {
+                const auto yields = eventsOf(*log, EventKind::ResultYielded);
+                yielded.push_back(yields.back().task);
+                QCOMPARE(*v, Value((yields.back().task + 1) * (yields.back().task + 1)));
+            }
+            std::vector<std::int64_t> arrival;
+            for (const auto& e : eventsOf(*log, EventKind::ChunkResult))
+                arrival.push_back(e.chunk); // chunksize 1: chunk == task
+            QCOMPARE(yielded.size(), std::size_t(8));
+            if (ordered) {
+                QVERIFY(std::is_sorted(yielded.begin(), yielded.end()));
+            } else {
+                QCOMPARE(yielded, arrival);
+            }
+        }
+    }
+
+    // CPython: an input iterable that raises at item 7 yields 6 results then the error with
+    // chunksize 2, and 4 then the error with chunksize 4.
+    void inputIterableRaises_data()
+    {
+        QTest::addColumn<int>("chunksize");
+        QTest::addColumn<int>("results");
+        QTest::newRow("chunksize 1") << 1 << 7;
+        QTest::newRow("chunksize 2") << 2 << 6;
+        QTest::newRow("chunksize 4") << 4 << 4;
+    }
+    void inputIterableRaises()
+    {
+        QFETCH(int, chunksize);
+        QFETCH(int, results);
+        Pool pool(options(StartMethod::Fork, 2));
+        int i = 0;
+        auto it = pool.imap(
+            "square",
+            [&i]() -> std::optional<Value> {
+                if (i == 7)
+                    throw TaskError("SayWhenError", "Somebody said when");
+                return Value(i++);
+            },
+            chunksize);
+        int got = 0;
+        QString error;
+        try {
+            while (auto v = it->next(10.0)) {
+                QCOMPARE(*v, Value(got * got));
+                ++got;
+            }
+        } catch (const PoolError& e) {
+            error = QString::fromStdString(e.type());
+        }
+        QCOMPARE(got, results);
+        QCOMPARE(error, "SayWhenError");
+        QVERIFY(!it->next(1.0).has_value());
+    }
+
+    void imapErrors()
+    {
+        PoolOptions o = options(StartMethod::Fork, 2);
+        o.taskOptions.failAt = 2;
+        Pool pool(o);
+        // chunksize 1: the error is raised at its own position and iteration can go on.
+        auto it = pool.imap("boom", range(1, 6));
+        QCOMPARE(*it->next(10.0), Value(1));
+        QCOMPARE(*it->next(10.0), Value(4));
+        QCOMPARE(errorType([&] { it->next(10.0); }), "ValueError: boom");
+        QCOMPARE(*it->next(10.0), Value(16));
+        QCOMPARE(*it->next(10.0), Value(25));
+        QVERIFY(!it->next(10.0).has_value());
+        // chunksize 2: the failing chunk [2, 3] is one error, and it ends the iteration.
+        auto chunked = pool.imap("boom", range(1, 6), 2);
+        QCOMPARE(*chunked->next(10.0), Value(1));
+        QCOMPARE(*chunked->next(10.0), Value(4));
+        QCOMPARE(errorType([&] { chunked->next(10.0); }), "ValueError: boom");
+        QVERIFY(!chunked->next(10.0).has_value());
+    }
+
+    // map is ready only when every chunk has reported, even after a failure.
+    void mapWaitsForEveryTaskAfterFailure_data() { addMethods(); }
+    void mapWaitsForEveryTaskAfterFailure()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(method, 2, log);
+        o.taskOptions.failAt = 0;
+        Pool pool(o);
+        QCOMPARE(errorType([&] { pool.map("boom", range(1, 21), 1); }), "ValueError: boom");
+        QCOMPARE(eventsOf(*log, EventKind::ChunkResult).size(), std::size_t(20));
+        QCOMPARE(eventsOf(*log, EventKind::TaskFinished).size(), std::size_t(20));
+        const auto errors = eventsOf(*log, EventKind::ResultYielded);
+        QCOMPARE(errors.size(), std::size_t(1));
+        QVERIFY(!errors[0].ok);
+        QCOMPARE(QString::fromStdString(errors[0].text), "ValueError: boom");
+    }
+
+    void errorCarriesRemoteTraceback()
+    {
+        PoolOptions o = options(StartMethod::Spawn, 1);
+        o.taskOptions.failAt = 3;
+        Pool pool(o);
+        try {
+            pool.map("boom", range(1, 6));
+            QFAIL("no error");
+        } catch (const PoolError& e) {
+            QCOMPARE(QString::fromStdString(e.type()), "ValueError");
+            QCOMPARE(QString(e.what()), "ValueError: boom");
+            const auto tb = QString::fromStdString(e.error().traceback);
+            QVERIFY2(tb.contains("SpawnPoolWorker-") && tb.contains("boom") &&
+                         tb.contains("task 3"),
+                     qPrintable(tb));
+        }
+    }
+
+    void asyncResult_data() { addMethods(); }
+    void asyncResult()
+    {
+        QFETCH(StartMethod, method);
+        PoolOptions o = options(method, 2);
+        o.taskOptions.timeScale = 1.0;
+        Pool pool(o);
+        auto slow = pool.applyAsync("sleep", {0.3});
+        QCOMPARE(errorType([&] { slow->successful(); }).left(11), "ValueError:");
+        QVERIFY(!slow->ready());
+        try {
+            slow->get(0.01);
+            QFAIL("no timeout");
+        } catch (const PoolTimeoutError&) {
+        }
+        slow->wait();
+        QVERIFY(slow->ready());
+        QVERIFY(slow->successful());
+        QCOMPARE(slow->get(), Value());
+        auto sq = pool.applyAsync("square", {5});
+        QCOMPARE(sq->get(10.0), Value(25));
+        auto m = pool.mapAsync("square", range(0, 10));
+        QCOMPARE(m->get(10.0), Value(squares(range(0, 10))));
+    }
+
+    void callbacks_data() { addMethods(); }
+    void callbacks()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(method, 3, log);
+        o.taskOptions.failAt = 0; // apply jobs have one task each: index 0
+        Pool pool(o);
+        std::mutex mutex;
+        std::multiset<std::int64_t> ok;
+        std::vector<std::string> errors;
+        std::vector<std::shared_ptr<AsyncResult>> futures;
+        for (int x = 0; x < 8; ++x) {
+            const char* func = x == 5 ? "boom" : "square";
+            futures.push_back(pool.applyAsync(
+                func, {x},
+                [&](const Value& v) {
+                    std::lock_guard lock(mutex);
+                    ok.insert(v.asInt());
+                },
+                [&](const RemoteError& e) {
+                    std::lock_guard lock(mutex);
+                    errors.push_back(e.text());
+                }));
+        }
+        for (auto& f : futures)
+            f->wait();
+        QCOMPARE(ok, (std::multiset<std::int64_t>{0, 1, 4, 9, 16, 36, 49}));
+        QCOMPARE(errors, std::vector<std::string>{"ValueError: boom"});      // exactly once
+        QCOMPARE(errorType([&] { futures[5]->get(); }), "ValueError: boom"); // get still raises
+        QCOMPARE(eventsOf(*log, EventKind::Callback).size(), std::size_t(7));
+        QCOMPARE(eventsOf(*log, EventKind::ErrorCallback).size(), std::size_t(1));
+    }
+
+    void lifecycle()
+    {
+        auto log = std::make_shared<EventLog>();
+        auto pool = std::make_unique<Pool>(options(StartMethod::Fork, 2, log));
+        QCOMPARE(errorType([&] { pool->join(); }), "ValueError: Pool is still running");
+        pool->map("square", range(0, 10));
+        pool->close();
+        QCOMPARE(errorType([&] { pool->map("square", {1}); }), "ValueError: Pool not running");
+        QCOMPARE(errorType([&] { pool->applyAsync("square", {1}); }),
+                 "ValueError: Pool not running");
+        QCOMPARE(errorType([&] { pool->imap("square", Value::List{1}); }),
+                 "ValueError: Pool not running");
+        pool->join();
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QCOMPARE(exits.size(), std::size_t(2));
+        for (const auto& e : exits)
+            QCOMPARE(e.a, 0); // closed workers finish their work and exit normally
+        QCOMPARE(eventsOf(*log, EventKind::PoolClosed).size(), std::size_t(1));
+        QCOMPARE(eventsOf(*log, EventKind::PoolTerminated).size(), std::size_t(0));
+        QCOMPARE(errorType([&] { pool->apply("square", {1}); }), "ValueError: Pool not running");
+    }
+
+    void unknownFunction()
+    {
+        Pool pool(options(StartMethod::Fork, 1));
+        QCOMPARE(errorType([&] { pool.map("no_such_task", {1}); }).left(14), "PicklingError:");
+    }
+
+    // terminate with 10,000 pending sleeps returns promptly: the pending work is dropped and the
+    // workers are SIGTERMed (exit code -15).
+    void terminateWithPendingWork_data() { addMethods(); }
+    void terminateWithPendingWork()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(method, 2, log));
+        Value::List sleeps(10000, Value(1.0));
+        auto result = pool.mapAsync("sleep", sleeps, 1);
+        pool.terminate();
+        pool.join();
+        QVERIFY(!result->ready()); // pending jobs never become ready
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QCOMPARE(exits.size(), std::size_t(2));
+        for (const auto& e : exits)
+            QCOMPARE(e.a, -15);
+        QCOMPARE(eventsOf(*log, EventKind::PoolTerminated).size(), std::size_t(1));
+        QCOMPARE(errorType([&] { pool.map("square", {1}); }), "ValueError: Pool not running");
+    }
+
+    void destructorTerminates()
+    {
+        std::shared_ptr<AsyncResult> pending;
+        {
+            Pool pool(options(StartMethod::Fork, 2));
+            pending = pool.applyAsync("sleep", {10.0});
+        } // like leaving `with Pool() as p:`: terminate, not close + join
+        QVERIFY(!pending->ready());
+    }
+
+    void maxtasksperchildReplacesWorkers_data() { addMethods(); }
+    void maxtasksperchildReplacesWorkers()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(method, 2, log);
+        o.maxtasksperchild = 2;
+        Pool pool(o);
+        const auto before = pool.workers();
+        QCOMPARE(pool.map("square", range(0, 10), 1), squares(range(0, 10)));
+        pool.close();
+        pool.join();
+        const auto starts = eventsOf(*log, EventKind::WorkerStarted);
+        std::set<int> pids;
+        for (const auto& s : starts)
+            pids.insert(s.pid);
+        // 10 chunks, 2 per worker: at least 5 workers ran them, each with its own pid.
+        QVERIFY2(pids.size() >= 5, qPrintable(QString::number(pids.size())));
+        for (const auto& e : eventsOf(*log, EventKind::WorkerExited))
+            QCOMPARE(e.a, 0);
+        QVERIFY(before.size() == 2);
+    }
+
+    void workerNamesAndParents_data() { addMethods(); }
+    void workerNamesAndParents()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(method, 2, log));
+        pool.map("square", {1, 2}); // the workers have reported in by the time a job is done
+        pool.close();
+        pool.join();
+        const QString prefix = method == StartMethod::Fork    ? "ForkPoolWorker-"
+                               : method == StartMethod::Spawn ? "SpawnPoolWorker-"
+                                                              : "ForkServerPoolWorker-";
+        const auto starts = eventsOf(*log, EventKind::WorkerStarted);
+        QCOMPARE(starts.size(), std::size_t(2));
+        QVERIFY(starts[0].worker != starts[1].worker);
+        for (const auto& s : starts) {
+            QCOMPARE(QString::fromStdString(s.text), prefix + QString::number(s.worker));
+            QVERIFY(s.a > 0); // start latency measured
+            if (method == StartMethod::ForkServer)
+                QVERIFY(s.ppid != getpid()); // the fork server is the parent, as in CPython
+            else
+                QCOMPARE(s.ppid, getpid());
+        }
+    }
+
+    // The event sequence of one map: every task starts once and finishes once, in a causal
+    // order on one clock shared by all processes.
+    void eventSequence_data() { addMethods(); }
+    void eventSequence()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(method, 2, log));
+        QCOMPARE(pool.map("square", range(1, 11), 3), squares(range(1, 11)));
+        std::map<std::int64_t, Event> submitted, taken, result, started, finished;
+        for (std::size_t i = 0; i < log->size(); ++i) {
+            const Event& e = log->at(i);
+            switch (e.kind) {
+            case EventKind::ChunkSubmitted:
+                QVERIFY(submitted.emplace(e.chunk, e).second);
+                break;
+            case EventKind::ChunkTaken:
+                QVERIFY(taken.emplace(e.chunk, e).second);
+                break;
+            case EventKind::ChunkResult:
+                QVERIFY(result.emplace(e.chunk, e).second);
+                break;
+            case EventKind::TaskStarted:
+                QVERIFY(started.emplace(e.task, e).second);
+                break;
+            case EventKind::TaskFinished:
+                QVERIFY(finished.emplace(e.task, e).second);
+                break;
+            default:
+                break;
+            }
+        }
+        QCOMPARE(submitted.size(), std::size_t(4));
+        QCOMPARE(taken.size(), std::size_t(4));
+        QCOMPARE(result.size(), std::size_t(4));
+        QCOMPARE(started.size(), std::size_t(10));
+        QCOMPARE(finished.size(), std::size_t(10));
+        for (std::int64_t t = 0; t < 10; ++t) {
+            const std::int64_t c = t / 3;
+            QCOMPARE(started[t].chunk, int(c));
+            QCOMPARE(started[t].value, Value(t + 1));
+            QCOMPARE(finished[t].value, Value((t + 1) * (t + 1)));
+            QCOMPARE(started[t].worker, taken[c].worker);
+            QVERIFY(submitted[c].tNs <= taken[c].tNs);
+            QVERIFY(taken[c].tNs <= started[t].tNs);
+            QVERIFY(started[t].tNs <= finished[t].tNs);
+            QVERIFY(finished[t].tNs <= result[c].tNs);
+        }
+        // map hands the whole list over at once, after the last chunk arrived.
+        const auto yields = eventsOf(*log, EventKind::ResultYielded);
+        QCOMPARE(yields.size(), std::size_t(1));
+        QCOMPARE(yields[0].task, std::int64_t(-1));
+        QCOMPARE(yields[0].a, std::int64_t(10));
+        for (const auto& [chunk, e] : result)
+            QVERIFY(yields[0].tNs >= e.tNs);
+    }
+
+    void recordingOff()
+    {
+        Pool pool(options(StartMethod::Fork, 2, nullptr));
+        QCOMPARE(pool.map("square", range(0, 50), 1), squares(range(0, 50)));
+    }
+
+    // A chunk too large for one socket message travels in a memfd.
+    void largeChunks_data() { addMethods(); }
+    void largeChunks()
+    {
+        QFETCH(StartMethod, method);
+        Pool pool(options(method, 1));
+        const auto in = range(0, 60000); // one worker: chunksize 15,000
+        QCOMPARE(pool.map("square", in), squares(in));
+        QCOMPARE(pool.map("square", in, 60000), squares(in));
+    }
+
+    // PoolScope's default: a worker that dies mid-task fails that task with a clear error, a
+    // replacement starts, and the pool goes on.
+    void workerDeathFails_data() { addMethods(); }
+    void workerDeathFails()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(method, 2, log);
+        o.taskOptions.crashAt = 3;
+        Pool pool(o);
+        QString message;
+        try {
+            pool.map("square", range(1, 9), 1);
+            QFAIL("no error");
+        } catch (const PoolError& e) {
+            QCOMPARE(QString::fromStdString(e.type()), "WorkerLostError");
+            message = QString::fromStdString(e.error().message);
+        }
+        QVERIFY2(message.contains("SIGKILL") && message.contains("task 3") &&
+                     message.contains("PoolWorker-") && message.contains("square(4)"),
+                 qPrintable(message));
+        const auto lost = eventsOf(*log, EventKind::WorkerLost);
+        QCOMPARE(lost.size(), std::size_t(1));
+        QCOMPARE(lost[0].task, 3);
+        bool killed = false;
+        for (const auto& e : eventsOf(*log, EventKind::WorkerExited))
+            killed = killed || (e.a == -9 && e.worker == lost[0].worker);
+        QVERIFY(killed);
+        // The lost task's start was recorded before the worker died.
+        bool startSeen = false;
+        for (const auto& e : eventsOf(*log, EventKind::TaskStarted))
+            startSeen = startSeen || e.task == 3;
+        QVERIFY(startSeen);
+        // The pool goes on with a replacement worker (names count on).
+        QCOMPARE(int(pool.workers().size()), 2);
+        for (const auto& w : pool.workers())
+            QVERIFY(w.number != lost[0].worker);
+        QCOMPARE(pool.map("square", {1, 2, 3}), (Value::List{1, 4, 9}));
+    }
+
+    // CPython-compatible mode: the lost task never reports, get(timeout) times out, and the pool
+    // itself stays usable.
+    void workerDeathHangsInCPythonMode_data() { addMethods(); }
+    void workerDeathHangsInCPythonMode()
+    {
+        QFETCH(StartMethod, method);
+        PoolOptions o = options(method, 2);
+        o.taskOptions.crashAt = 1;
+        o.onWorkerDeath = WorkerDeathPolicy::Hang;
+        Pool pool(o);
+        auto r = pool.mapAsync("square", range(1, 5), 1);
+        try {
+            r->get(0.5);
+            QFAIL("no timeout");
+        } catch (const PoolTimeoutError& e) {
+            QCOMPARE(QString::fromStdString(e.type()), "TimeoutError");
+        }
+        QVERIFY(!r->ready());
+        QCOMPARE(pool.apply("square", {7}), Value(49));
+    }
+
+    void initializerRuns()
+    {
+        PoolOptions o = options(StartMethod::Spawn, 2);
+        o.initializer = "square";
+        o.initargs = {3};
+        Pool pool(o);
+        QCOMPARE(pool.map("square", {2}), Value::List{4});
+    }
+
+    void initializerThatRaisesBreaksThePool_data() { addMethods(); }
+    void initializerThatRaisesBreaksThePool()
+    {
+        QFETCH(StartMethod, method);
+        PoolOptions o = options(method, 2);
+        o.initializer = "raise_error";
+        o.initargs = {"bad init"};
+        Pool pool(o);
+        QCOMPARE(errorType([&] { pool.mapAsync("square", {1})->get(10.0); }),
+                 "RuntimeError: bad init");
+        pool.close();
+        pool.join();
+    }
+
+    // A worker program that exits at once (here: /bin/false) must not hang the pool or leave
+    // processes behind.
+    void brokenWorkerProgram_data()
+    {
+        QTest::addColumn<StartMethod>("method");
+        QTest::newRow("spawn") << StartMethod::Spawn;
+    }
+    void brokenWorkerProgram()
+    {
+        QFETCH(StartMethod, method);
+        qputenv("POOLSCOPE_WORKER", "/bin/false");
+        QString outcome;
+        try {
+            Pool pool(options(method, 2));
+            outcome = errorType([&] { pool.mapAsync("square", {1})->get(10.0); });
+        } catch (const std::exception& e) {
+            outcome = QString("start failed: ") + e.what();
+        }
+        qunsetenv("POOLSCOPE_WORKER");
+        QVERIFY2(!outcome.isEmpty() && outcome != "no error", qPrintable(outcome));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPool)
+#include "tst_pool.moc"

@@ -1,0 +1,335 @@
+// No zombies, no orphans, no leaked descriptors: after every way a process can end (join,
+// terminate, kill, an error, the destructor of an unjoined process, a failed start, the fork
+// server's shutdown) this process's children and open descriptors return to their baseline.
+// And children die with their parent (PR_SET_PDEATHSIG), grandchildren included.
+#include "forkserver.h"
+#include "process.h"
+#include "processerror.h"
+#include "processprobe.h"
+#include "processtestutil.h"
+
+#include <QDir>
+#include <QTemporaryDir>
+#include <QTest>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace poolscope;
+
+namespace {
+
+StartMethod methodOf(int m)
+{
+    return static_cast<StartMethod>(m);
+}
+
+ProcessOptions opts(int m)
+{
+    ProcessOptions o;
+    o.method = methodOf(m);
+    return o;
+}
+
+struct Snapshot
+{
+    int children = 0;
+    int fds = 0;
+};
+
+Snapshot snapshot()
+{
+    return {int(probe::childrenOf().size()), probe::openFdCount()};
+}
+
+int zombieChildren()
+{
+    int n = 0;
+    for (const auto& c : probe::childrenOf())
+        n += c.state == 'Z';
+    return n;
+}
+
+// Children of the fork server, if one runs (they are not ours).
+int serverChildren()
+{
+    const auto server = ForkServer::serverPid();
+    return server ? int(probe::childrenOf(*server).size()) : 0;
+}
+
+#define COMPARE_TO_BASELINE(base)                                                                  \
+    do {                                                                                           \
+        const Snapshot now = snapshot();                                                           \
+        QCOMPARE(now.children, (base).children);                                                   \
+        QCOMPARE(now.fds, (base).fds);                                                             \
+        QCOMPARE(zombieChildren(), 0);                                                             \
+        QCOMPARE(serverChildren(), 0);                                                             \
+    } while (0)
+
+// Waits (bounded) for a process that was reparented to us (we are a subreaper) to end.
+std::optional<int> reapWithin(pid_t pid, double seconds)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        const pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        // ECHILD: not ours yet (a fork server's child comes to us once the server is gone).
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
+}
+
+// Makes this process the subreaper of its descendants while alive, so that orphans come back
+// to us (and get reaped) instead of going to PID 1.
+struct Subreaper
+{
+    Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+    ~Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+};
+
+void warmUp(int method)
+{
+    // The fork server is long-lived state: have it running before a baseline is taken.
+    if (methodOf(method) == StartMethod::ForkServer) {
+        Process p(ProcessTarget::task("square", {1}), opts(method));
+        p.start();
+        p.join();
+    }
+}
+
+} // namespace
+
+class TestProcessHygiene : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void cleanupTestCase()
+    {
+        ForkServer::shutdown();
+        QCOMPARE(zombieChildren(), 0);
+    }
+
+    void joinThenClose_data() { pt::addMethodRows(); }
+    void joinThenClose()
+    {
+        QFETCH(int, method);
+        warmUp(method);
+        const Snapshot base = snapshot();
+        Process p(ProcessTarget::task("square", {3}), opts(method));
+        p.start();
+        p.join();
+        QCOMPARE(p.exitcode(), std::optional<int>(0));
+        // Like CPython, the joined process keeps exactly its sentinel until close().
+        QCOMPARE(snapshot().children, base.children);
+        QCOMPARE(snapshot().fds, base.fds + 1);
+        p.close();
+        COMPARE_TO_BASELINE(base);
+    }
+
+    void endings_data()
+    {
+        QTest::addColumn<int>("method");
+        QTest::addColumn<QString>("how");
+        const char* names[] = {"fork", "spawn", "forkserver"};
+        for (int m = 0; m < 3; ++m) {
+            for (const char* how :
+                 {"terminate", "kill", "error", "exit_with", "destructor", "destructor after exit"})
+                QTest::addRow("%s %s", names[m], how) << m << QString(how);
+        }
+    }
+    void endings()
+    {
+        QFETCH(int, method);
+        QFETCH(QString, how);
+        warmUp(method);
+        const Snapshot base = snapshot();
+        {
+            pt::StderrCapture quiet;
+            ProcessTarget target = ProcessTarget::task("sleep", {60});
+            if (how == "error")
+                target = ProcessTarget::task("raise_error", {"on purpose"});
+            else if (how == "exit_with")
+                target = ProcessTarget::task("exit_with", {9});
+            else if (how == "destructor after exit")
+                target = ProcessTarget::task("square", {2});
+            Process p(std::move(target), opts(method));
+            p.start();
+            QVERIFY(snapshot().children >= base.children + (method == 2 ? 0 : 1));
+            if (how == "terminate")
+                p.terminate();
+            else if (how == "kill")
+                p.kill();
+            if (how == "destructor after exit") {
+                pollfd fd{p.sentinel(), POLLIN, 0};
+                QCOMPARE(::poll(&fd, 1, 20000), 1); // ended; nobody joined it
+            } else if (how != "destructor") {
+                p.join();
+                QVERIFY(p.exitcode());
+            }
+        }
+        COMPARE_TO_BASELINE(base);
+    }
+
+    void failedStarts_data() { pt::addMethodRows(); }
+    void failedStarts()
+    {
+        QFETCH(int, method);
+        warmUp(method);
+        const Snapshot base = snapshot();
+        // A descriptor that is not open.
+        {
+            ProcessOptions o = opts(method);
+            o.passFds = {987};
+            Process p(ProcessTarget::task("square", {1}), o);
+            QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
+            QVERIFY(!p.pid());
+        }
+        COMPARE_TO_BASELINE(base);
+        // An unknown entry point.
+        {
+            Process p(ProcessTarget::entry("no-such-entry", {}), opts(method));
+            QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
+        }
+        COMPARE_TO_BASELINE(base);
+        if (methodOf(method) != StartMethod::Fork) {
+            Process p(ProcessTarget::callable([] {}), opts(method));
+            QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
+            COMPARE_TO_BASELINE(base);
+        }
+    }
+
+    void missingWorkerProgram_data()
+    {
+        QTest::addColumn<int>("method");
+        QTest::newRow("spawn") << int(StartMethod::Spawn);
+        QTest::newRow("forkserver") << int(StartMethod::ForkServer);
+    }
+    void missingWorkerProgram()
+    {
+        QFETCH(int, method);
+        ForkServer::shutdown(); // a running server would not need the program
+        const Snapshot base = snapshot();
+        qputenv("POOLSCOPE_WORKER", "/nonexistent/dir/poolscope-worker");
+        QString type;
+        QString message;
+        {
+            Process p(ProcessTarget::task("square", {1}), opts(method));
+            try {
+                p.start();
+            } catch (const ProcessError& e) {
+                type = QString::fromStdString(e.type());
+                message = QString::fromUtf8(e.what());
+            }
+        }
+        qunsetenv("POOLSCOPE_WORKER");
+        QCOMPARE(type, QString("OSError"));
+        QVERIFY2(message.contains("/nonexistent/dir/poolscope-worker"), qPrintable(message));
+        COMPARE_TO_BASELINE(base);
+        QVERIFY(!ForkServer::serverPid());
+    }
+
+    void forkServerShutdown()
+    {
+        ForkServer::shutdown();
+        const Snapshot base = snapshot();
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const QByteArray oldTmp = qgetenv("TMPDIR");
+        qputenv("TMPDIR", tmp.path().toUtf8());
+        {
+            Process running(ProcessTarget::task("sleep", {60}), opts(2));
+            running.start();
+            qputenv("TMPDIR", oldTmp);
+            const auto server = ForkServer::serverPid();
+            QVERIFY(server);
+            QCOMPARE(snapshot().children, base.children + 1); // the server
+            QCOMPARE(int(probe::childrenOf(*server).size()), 1);
+            // The socket and its private directory are gone once the client is connected.
+            QCOMPARE(QDir(tmp.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot),
+                     QStringList());
+
+            ForkServer::shutdown();
+            QVERIFY(!ForkServer::serverPid());
+            // The server killed its child and reported it before exiting.
+            running.join();
+            QCOMPARE(running.exitcode(), std::optional<int>(-SIGKILL));
+            QVERIFY(::kill(*server, 0) != 0); // reaped: the pid no longer exists
+        }
+        COMPARE_TO_BASELINE(base);
+        ForkServer::shutdown(); // idempotent
+        COMPARE_TO_BASELINE(base);
+    }
+
+    void childrenDieWithTheirParent_data() { pt::addMethodRows(); }
+    void childrenDieWithTheirParent()
+    {
+        QFETCH(int, method);
+#if defined(__SANITIZE_THREAD__)
+        if (methodOf(method) == StartMethod::ForkServer)
+            QSKIP("ThreadSanitizer kills a child of a multi-threaded process that starts a "
+                  "thread (here the fork server's launcher thread in the intermediate child)");
+#endif
+        ForkServer::shutdown();
+        const Snapshot base = snapshot();
+        Subreaper subreaper;
+        pt::Pipe pids;
+        // The intermediate process starts a grandchild with the method under test, reports
+        // its pid (and its fork server's), then waits to be killed.
+        Process middle(ProcessTarget::callable([&] {
+            Process grandchild(ProcessTarget::task("sleep", {60}), opts(method));
+            grandchild.start();
+            const auto server = ForkServer::serverPid();
+            const std::string s = std::to_string(*grandchild.pid()) + " " +
+                                  std::to_string(server ? *server : 0) + "\n";
+            (void)!::write(pids.w, s.data(), s.size());
+            for (;;)
+                ::pause();
+        }));
+        middle.start();
+        pids.closeWrite();
+        // Read one line (the grandchild keeps the pipe open, so EOF would not come).
+        std::string line;
+        for (int i = 0; i < 2000 && line.find('\n') == std::string::npos; ++i) {
+            pollfd fd{pids.r, POLLIN, 0};
+            if (::poll(&fd, 1, 10) == 1) {
+                char buf[64];
+                const ssize_t n = ::read(pids.r, buf, sizeof buf);
+                if (n <= 0)
+                    break;
+                line.append(buf, std::size_t(n));
+            }
+        }
+        QVERIFY2(line.find('\n') != std::string::npos, line.c_str());
+        const int grandchild = std::atoi(line.c_str());
+        const int server = std::atoi(line.c_str() + line.find(' ') + 1);
+        QVERIFY(grandchild > 0);
+        QCOMPARE(server > 0, methodOf(method) == StartMethod::ForkServer);
+
+        middle.kill();
+        middle.join();
+        QCOMPARE(middle.exitcode(), std::optional<int>(-SIGKILL));
+        // Orphans come to us (subreaper): each must have been killed by its death signal.
+        for (int pid : {grandchild, server}) {
+            if (pid <= 0)
+                continue;
+            const auto status = reapWithin(pid, 20);
+            QVERIFY2(status, qPrintable(QString("pid %1 survived its parent").arg(pid)));
+            QVERIFY(WIFSIGNALED(*status));
+            QCOMPARE(WTERMSIG(*status), SIGKILL);
+        }
+        pids.closeRead();
+        middle.close();
+        COMPARE_TO_BASELINE(base);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestProcessHygiene)
+#include "tst_processhygiene.moc"
