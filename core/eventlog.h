@@ -32,8 +32,6 @@ public:
     // The run's time origin: the timestamp of the first event (0 while empty).
     std::int64_t startNs() const;
 
-    // A segment is one 2 MiB huge page where the kernel offers them: recording 100,000 tasks
-    // then costs a few page faults instead of thousands (each costs microseconds in a VM).
     static constexpr std::size_t kSegmentBits = 13;
     static constexpr std::size_t kSegmentSize = std::size_t(1) << kSegmentBits;
     static constexpr std::size_t kMaxSegments = std::size_t(1) << 14; // 134M events

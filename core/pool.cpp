@@ -134,6 +134,11 @@ StartMethod Pool::startMethod() const
     return m_engine->startMethod();
 }
 
+std::shared_ptr<EventLog> Pool::eventLog() const
+{
+    return m_engine->eventLog();
+}
+
 std::vector<WorkerInfo> Pool::workers() const
 {
     return m_engine->workers();

@@ -76,6 +76,8 @@ public:
     int processes() const;
     StartMethod startMethod() const;
     std::vector<WorkerInfo> workers() const; // the live workers
+    // Where this pool records its events (options.log, or its own); null when not recording.
+    std::shared_ptr<EventLog> eventLog() const;
     // CPython's default chunksize for the map family: ceil(n / (4 * workers)), 0 when n == 0.
     static int defaultChunksize(std::size_t items, int workers);
 

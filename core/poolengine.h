@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,7 @@ public:
 
     int processes() const { return m_processes; }
     StartMethod startMethod() const { return m_options.method; }
+    const std::shared_ptr<EventLog>& eventLog() const { return m_log; }
     std::vector<WorkerInfo> workers() const;
 
 private:
@@ -121,7 +123,10 @@ private:
     void enqueueChunks(const Job& job);
 
     void feederLoop();
-    bool sendPending(const Pending& pending);
+    bool sendBatch(std::vector<Pending>& batch);
+    std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
+    std::size_t trySendSome(std::span<Pending> pending);   // without blocking; how many went
+    static constexpr std::size_t kSendBatch = 64;
 
     void resultLoop(std::promise<void>& started);
     void startWorker();
@@ -155,6 +160,7 @@ private:
     std::mutex m_feedMutex;
     std::condition_variable m_feedCv;
     std::deque<Pending> m_feedQueue;
+    bool m_feederSending = false; // the feeder holds popped chunks it has not sent yet
 
     mutable std::mutex m_jobsMutex;
     std::map<int, std::unique_ptr<Job>> m_jobs;

@@ -21,7 +21,8 @@ struct PoolOptions
     std::optional<int> maxtasksperchild; // a chunk counts as one task, as in CPython
     TaskOptions taskOptions;             // fail-at, crash-at, seed, delays, time scale
     WorkerDeathPolicy onWorkerDeath = WorkerDeathPolicy::Fail;
-    std::shared_ptr<EventLog> log; // where events go; null: recording off
+    bool record = true;            // record every step (on by default)
+    std::shared_ptr<EventLog> log; // where events go; null: the pool makes its own
 };
 
 } // namespace poolscope

@@ -49,6 +49,7 @@ PoolOptions options(StartMethod method, int processes, std::shared_ptr<EventLog>
     PoolOptions o;
     o.method = method;
     o.processes = processes;
+    o.record = log != nullptr;
     o.log = std::move(log);
     return o;
 }
@@ -576,7 +577,18 @@ private slots:
     void recordingOff()
     {
         Pool pool(options(StartMethod::Fork, 2, nullptr));
+        QVERIFY(!pool.eventLog());
         QCOMPARE(pool.map("square", range(0, 50), 1), squares(range(0, 50)));
+    }
+
+    void recordingIsOnByDefault()
+    {
+        PoolOptions o;
+        o.processes = 1;
+        Pool pool(o);
+        QCOMPARE(pool.map("square", {2, 3}), (Value::List{4, 9}));
+        QVERIFY(pool.eventLog());
+        QCOMPARE(eventsOf(*pool.eventLog(), EventKind::TaskFinished).size(), std::size_t(2));
     }
 
     // A chunk too large for one socket message travels in a memfd.
