@@ -224,22 +224,7 @@ bool sendRequestLocked(ClientState& s, int statusFd, std::span<const int> fds,
     all.insert(all.end(), fds.begin(), fds.end());
     const std::uint32_t head[4] = {0x50534653u /* "PSFS" */, std::uint32_t(all.size()),
                                    std::uint32_t(header.size()), std::uint32_t(payload.size())};
-    std::vector<char> control(CMSG_SPACE(sizeof(int) * all.size()));
-    iovec iov{const_cast<std::uint32_t*>(head), sizeof head};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * all.size());
-    std::memcpy(CMSG_DATA(cmsg), all.data(), sizeof(int) * all.size());
-    ssize_t n;
-    do {
-        n = ::sendmsg(s.conn, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = sendWithFds(s.conn, head, sizeof head, all, MSG_NOSIGNAL);
     if (n != ssize_t(sizeof head))
         return false;
     return sendAll(s.conn, header.data(), header.size()) &&

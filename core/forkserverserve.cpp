@@ -84,34 +84,15 @@ private:
     bool handleRequest()
     {
         std::uint32_t head[4] = {};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
-        iovec iov{head, sizeof head};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        ssize_t n;
-        do {
-            n = ::recvmsg(m_conn, &msg, MSG_CMSG_CLOEXEC);
-        } while (n < 0 && errno == EINTR);
+        std::vector<UniqueFd> fds;
+        int msgFlags = 0;
+        const ssize_t n = recvWithFds(m_conn, head, sizeof head, fds, kMaxFds, &msgFlags);
         if (n <= 0)
             return false;
-        std::vector<UniqueFd> fds;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                continue;
-            const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < count; ++i) {
-                int fd;
-                std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-                fds.emplace_back(fd);
-            }
-        }
         if (n < ssize_t(sizeof head) &&
             !recvAll(m_conn, reinterpret_cast<char*>(head) + n, sizeof head - std::size_t(n)))
             return false;
-        if (head[0] != kRequestMagic || (msg.msg_flags & MSG_CTRUNC) || fds.empty() ||
+        if (head[0] != kRequestMagic || (msgFlags & MSG_CTRUNC) || fds.empty() ||
             fds.size() != head[1] || head[2] > kMaxFrameBytes || head[3] > kMaxFrameBytes) {
             std::fputs("poolscope-worker --fork-server: malformed request, stopping\n", stderr);
             return false;

@@ -1,5 +1,6 @@
 #include "poolprotocol.h"
 
+#include "fdutil.h"
 #include "valuewriter.h"
 
 #include <cerrno>
@@ -74,82 +75,42 @@ EncodedChunk encodeStop()
 
 bool trySendChunk(int socketFd, const EncodedChunk& chunk)
 {
-    if (chunk.bytes.size() <= kInlineChunkBytes) {
-        const ssize_t n =
-            ::send(socketFd, chunk.bytes.data(), chunk.bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0)
-            return true;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return false;
-        sysFail("sending a chunk");
+    const bool inlined = chunk.bytes.size() <= kInlineChunkBytes;
+    UniqueFd memfd;
+    if (!inlined) {
+        // Too large for one socket message: the body goes into a memfd, the message
+        // carries its descriptor. The worker that receives it reads the body from there.
+        memfd.reset(::memfd_create("poolscope-chunk", MFD_CLOEXEC));
+        if (!memfd)
+            sysFail("memfd_create");
+        if (!writeAll(memfd.get(), chunk.bytes.data() + 1, chunk.bytes.size() - 1))
+            throw WireError("writing a chunk to its memfd failed");
     }
-    // Too large for one socket message: the body goes into a sealed memfd, the message carries
-    // its descriptor. The worker that receives it reads the body from there.
-    const int memfd = ::memfd_create("poolscope-chunk", MFD_CLOEXEC);
-    if (memfd < 0)
-        sysFail("memfd_create");
-    struct Closer
-    {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{memfd};
-    if (!writeAll(memfd, chunk.bytes.data() + 1, chunk.bytes.size() - 1))
-        throw WireError("writing a chunk to its memfd failed");
-    std::uint8_t kind = kMemfd;
-    iovec iov{&kind, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &memfd, sizeof(int));
-    const ssize_t n = ::sendmsg(socketFd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    const int fd = memfd.get();
+    const ssize_t n =
+        inlined ? sendWithFds(socketFd, chunk.bytes.data(), chunk.bytes.size(), {}, kFlags)
+                : sendWithFds(socketFd, &kMemfd, 1, std::span<const int>(&fd, 1), kFlags);
     if (n >= 0)
         return true;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    if (errno == EAGAIN || errno == EWOULDBLOCK) // the queue is full: the caller tries later
         return false;
-    sysFail("sending a large chunk");
+    sysFail(inlined ? "sending a chunk" : "sending a large chunk");
 }
 
 std::optional<ChunkMessage> receiveChunk(int socketFd, Bytes& buffer)
 {
     buffer.resize(kInlineChunkBytes + 16);
-    iovec iov{buffer.data(), buffer.size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(socketFd, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    std::vector<UniqueFd> passed;
+    int msgFlags = 0;
+    const ssize_t n = recvWithFds(socketFd, buffer.data(), buffer.size(), passed, 1, &msgFlags);
     if (n < 0)
         sysFail("receiving a chunk");
     if (n == 0)
         return std::nullopt;
-    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+    if (msgFlags & (MSG_TRUNC | MSG_CTRUNC))
         throw WireError("a task message was truncated");
-    int passedFd = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            std::memcpy(&passedFd, CMSG_DATA(c), sizeof(int));
-    }
-    struct Closer
-    {
-        int fd;
-        ~Closer()
-        {
-            if (fd >= 0)
-                ::close(fd);
-        }
-    } closer{passedFd};
+    const int passedFd = passed.empty() ? -1 : passed.back().get();
 
     std::span<const std::uint8_t> body;
     Bytes big;

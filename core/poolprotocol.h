@@ -15,7 +15,7 @@ namespace poolscope {
 // Task queue (parent -> workers): one SOCK_SEQPACKET socket pair shared by every worker, so a
 // message is taken whole by exactly one worker: the first idle one, as with CPython's inqueue.
 // A message is a kind byte + MessagePack. Chunks larger than kInlineChunkBytes travel in a
-// sealed memfd passed with SCM_RIGHTS (a SEQPACKET message must fit the socket buffer).
+// memfd passed with SCM_RIGHTS (a SEQPACKET message must fit the socket buffer).
 //
 // Reports (worker -> parent): length-prefixed frames on the worker's own result pipe, whose EOF
 // tells the parent that the worker has gone.

@@ -11,25 +11,82 @@
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
+#include <initializer_list>
 #include <optional>
 #include <poll.h>
 #include <string>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
-// Test helpers for the process layer: pipes, reads with a bounded wait (a child that misbehaves
-// fails the test instead of hanging it), stderr capture and the "probe" entry's report.
-// Header-only test fixture code.
+// Test helpers for the process layer: start-method rows and options, pipes, reads with a
+// bounded wait (a child that misbehaves fails the test instead of hanging it), stderr capture,
+// reaping of orphans and the "probe" entry's report. Header-only test fixture code.
 namespace pt {
 
 using namespace poolscope;
 
-inline void addMethodRows()
+// The "method" column, one row per method (all three by default), named as in Python.
+inline void addMethodRows(std::initializer_list<StartMethod> methods = {
+                              StartMethod::Fork, StartMethod::Spawn, StartMethod::ForkServer})
 {
     QTest::addColumn<int>("method");
-    QTest::newRow("fork") << int(StartMethod::Fork);
-    QTest::newRow("spawn") << int(StartMethod::Spawn);
-    QTest::newRow("forkserver") << int(StartMethod::ForkServer);
+    for (StartMethod m : methods)
+        QTest::addRow("%s", std::string(startMethodName(m)).c_str()) << int(m);
+}
+
+// The "method" column of addMethodRows() (an int: QTest data needs no metatype for it).
+inline StartMethod methodOf(int m)
+{
+    return static_cast<StartMethod>(m);
+}
+
+inline ProcessOptions opts(int m)
+{
+    ProcessOptions o;
+    o.method = methodOf(m);
+    return o;
+}
+
+// The fork server is long-lived state: a test that takes a baseline (or captures stderr) has it
+// running first. Returns the exit code of the process started through it, nullopt for the
+// other methods (nothing to warm up).
+inline std::optional<int> warmUp(int method)
+{
+    if (methodOf(method) != StartMethod::ForkServer)
+        return std::nullopt;
+    Process p(ProcessTarget::task("square", {1}), opts(method));
+    p.start();
+    p.join();
+    return p.exitcode();
+}
+
+// Makes this process the subreaper of its descendants while alive, so that orphans come back
+// to us (and get reaped) instead of going to PID 1.
+struct Subreaper
+{
+    Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+    ~Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+    Subreaper(const Subreaper&) = delete;
+    Subreaper& operator=(const Subreaper&) = delete;
+};
+
+// Waits (bounded) for a process that was reparented to us (we are a subreaper) to end; its
+// wait status, nullopt on timeout.
+inline std::optional<int> reapWithin(pid_t pid, double seconds)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        const pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        // ECHILD: not ours yet (a fork server's child comes to us once the server is gone).
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::nullopt;
 }
 
 struct Pipe

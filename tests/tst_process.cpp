@@ -23,18 +23,6 @@ namespace {
 // memory; nothing but serialized data reaches a spawn or forkserver child.
 int g_marker = 0;
 
-StartMethod methodOf(int m)
-{
-    return static_cast<StartMethod>(m);
-}
-
-ProcessOptions opts(int m)
-{
-    ProcessOptions o;
-    o.method = methodOf(m);
-    return o;
-}
-
 ProcessTarget sleeper()
 {
     return ProcessTarget::task("sleep", {60});
@@ -69,10 +57,7 @@ private slots:
     {
         // Start the fork server now, with this process's real stderr: tests below capture
         // stderr, and a server started meanwhile would keep the capture pipe open.
-        Process p(ProcessTarget::task("square", {1}), opts(int(StartMethod::ForkServer)));
-        p.start();
-        p.join();
-        QCOMPARE(p.exitcode(), std::optional<int>(0));
+        QCOMPARE(pt::warmUp(int(StartMethod::ForkServer)), std::optional<int>(0));
     }
     void cleanupTestCase() { ForkServer::shutdown(); }
 
@@ -80,12 +65,12 @@ private slots:
     void stateBeforeAndAfter()
     {
         QFETCH(int, method);
-        Process p(ProcessTarget::task("exit_with", {0}), opts(method));
+        Process p(ProcessTarget::task("exit_with", {0}), pt::opts(method));
         QVERIFY(!p.pid());
         QVERIFY(!p.isAlive());
         QVERIFY(!p.exitcode());
         QCOMPARE(p.sentinel(), -1);
-        QCOMPARE(p.startMethod(), methodOf(method));
+        QCOMPARE(p.startMethod(), pt::methodOf(method));
         QVERIFY(p.name().starts_with("Process-"));
 
         p.start();
@@ -105,7 +90,7 @@ private slots:
     void runningState()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         QVERIFY(p.isAlive());
         QVERIFY(!p.exitcode());
@@ -123,7 +108,7 @@ private slots:
     void terminate()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         p.terminate();
         p.join();
@@ -137,7 +122,7 @@ private slots:
     void kill()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         QVERIFY(p.isAlive());
         p.kill();
@@ -149,7 +134,7 @@ private slots:
     void joinTimeoutThenKill()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         p.join(0.1);
         QVERIFY(!p.exitcode());
@@ -165,7 +150,7 @@ private slots:
         std::vector<std::unique_ptr<Process>> ps;
         for (int i = 0; i < 100; ++i) {
             ps.push_back(
-                std::make_unique<Process>(ProcessTarget::task("square", {i}), opts(method)));
+                std::make_unique<Process>(ProcessTarget::task("square", {i}), pt::opts(method)));
             ps.back()->start();
         }
         std::set<int> pids;
@@ -200,7 +185,7 @@ private slots:
         QFETCH(int, arg);
         QFETCH(int, expected);
         pt::StderrCapture quiet; // the traceback of raise_error is checked elsewhere
-        Process p(ProcessTarget::task(task.toStdString(), {arg}), opts(method));
+        Process p(ProcessTarget::task(task.toStdString(), {arg}), pt::opts(method));
         p.start();
         p.join();
         QCOMPARE(p.exitcode(), std::optional<int>(expected));
@@ -209,9 +194,10 @@ private slots:
     void callableExitcodes()
     {
         pt::StderrCapture quiet;
-        Process ok(ProcessTarget::callable([] {}), opts(0));
-        Process exits(ProcessTarget::callable([] { throw SystemExit{7}; }), opts(0));
-        Process raises(ProcessTarget::callable([] { throw std::runtime_error("bad"); }), opts(0));
+        Process ok(ProcessTarget::callable([] {}), pt::opts(0));
+        Process exits(ProcessTarget::callable([] { throw SystemExit{7}; }), pt::opts(0));
+        Process raises(ProcessTarget::callable([] { throw std::runtime_error("bad"); }),
+                       pt::opts(0));
         for (Process* p : {&ok, &exits, &raises})
             p->start();
         for (Process* p : {&ok, &exits, &raises})
@@ -225,16 +211,14 @@ private slots:
 
     void traceback_data()
     {
-        QTest::addColumn<int>("method");
-        QTest::newRow("fork") << int(StartMethod::Fork);
-        QTest::newRow("spawn") << int(StartMethod::Spawn);
         // A forkserver child writes to the server's stderr, fixed when the server started.
+        pt::addMethodRows({StartMethod::Fork, StartMethod::Spawn});
     }
     void traceback()
     {
         QFETCH(int, method);
         pt::StderrCapture capture;
-        Process p(ProcessTarget::task("raise_error", {"boom"}), opts(method));
+        Process p(ProcessTarget::task("raise_error", {"boom"}), pt::opts(method));
         p.start();
         p.join();
         const std::string err = capture.text();
@@ -286,7 +270,7 @@ private slots:
     void startTwice()
     {
         QFETCH(int, method);
-        Process p(ProcessTarget::task("square", {2}), opts(method));
+        Process p(ProcessTarget::task("square", {2}), pt::opts(method));
         p.start();
         QString msg;
         QCOMPARE(errorType([&] { p.start(); }, &msg), QString("AssertionError"));
@@ -299,7 +283,7 @@ private slots:
     void closed()
     {
         QFETCH(int, method);
-        Process p(ProcessTarget::task("square", {2}), opts(method));
+        Process p(ProcessTarget::task("square", {2}), pt::opts(method));
         p.start();
         p.join();
         const int sentinel = p.sentinel();
@@ -330,7 +314,7 @@ private slots:
     void closeWhileRunning()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         QString msg;
         QCOMPARE(errorType([&] { p.close(); }, &msg), QString("ValueError"));
@@ -363,14 +347,12 @@ private slots:
 
     void callableNeedsFork_data()
     {
-        QTest::addColumn<int>("method");
-        QTest::newRow("spawn") << int(StartMethod::Spawn);
-        QTest::newRow("forkserver") << int(StartMethod::ForkServer);
+        pt::addMethodRows({StartMethod::Spawn, StartMethod::ForkServer});
     }
     void callableNeedsFork()
     {
         QFETCH(int, method);
-        Process p(ProcessTarget::callable([] {}), opts(method));
+        Process p(ProcessTarget::callable([] {}), pt::opts(method));
         QString msg;
         QCOMPARE(errorType([&] { p.start(); }, &msg), QString("PicklingError"));
         QVERIFY2(msg.contains("C++ callable") && msg.contains("register it as a task"),
@@ -384,8 +366,8 @@ private slots:
     {
         QFETCH(int, method);
         pt::StderrCapture capture;
-        Process p(ProcessTarget::task("no_such_task", {1}), opts(method));
-        if (methodOf(method) == StartMethod::Fork) {
+        Process p(ProcessTarget::task("no_such_task", {1}), pt::opts(method));
+        if (pt::methodOf(method) == StartMethod::Fork) {
             // Like unpickling a missing function: the child fails.
             p.start();
             p.join();
@@ -424,9 +406,7 @@ private slots:
 
     void spawnChildGetsOnlySerializedData_data()
     {
-        QTest::addColumn<int>("method");
-        QTest::newRow("spawn") << int(StartMethod::Spawn);
-        QTest::newRow("forkserver") << int(StartMethod::ForkServer);
+        pt::addMethodRows({StartMethod::Spawn, StartMethod::ForkServer});
     }
     void spawnChildGetsOnlySerializedData()
     {
@@ -434,14 +414,14 @@ private slots:
         // The target's arguments are what travels (exit code 42 comes from them); the
         // parent's memory (g_marker) cannot be reached at all.
         g_marker = 42;
-        Process p(ProcessTarget::task("exit_with", {42}), opts(method));
+        Process p(ProcessTarget::task("exit_with", {42}), pt::opts(method));
         p.start();
         p.join();
         QCOMPARE(p.exitcode(), std::optional<int>(42));
-        Process q(ProcessTarget::callable([] { std::_Exit(g_marker); }), opts(method));
+        Process q(ProcessTarget::callable([] { std::_Exit(g_marker); }), pt::opts(method));
         QCOMPARE(errorType([&] { q.start(); }), QString("PicklingError"));
         // A fresh program, not a copy of this one.
-        const auto r = pt::runProbe(methodOf(method));
+        const auto r = pt::runProbe(pt::methodOf(method));
         QVERIFY(r);
         QVERIFY2(r->exe.ends_with("/poolscope-worker"), r->exe.c_str());
         const auto f = pt::runProbe(StartMethod::Fork);
@@ -453,10 +433,10 @@ private slots:
     void parentPid()
     {
         QFETCH(int, method);
-        const auto r = pt::runProbe(methodOf(method));
+        const auto r = pt::runProbe(pt::methodOf(method));
         QVERIFY(r);
         QCOMPARE(r->exitcode, 0);
-        if (methodOf(method) == StartMethod::ForkServer) {
+        if (pt::methodOf(method) == StartMethod::ForkServer) {
             const auto server = ForkServer::serverPid();
             QVERIFY(server);
             QCOMPARE(r->ppid, int(*server));
@@ -472,7 +452,7 @@ private slots:
         QFETCH(int, method);
         ProcessOptions o;
         o.name = "Probe-With-A-Long-Name";
-        const auto r = pt::runProbe(methodOf(method), o, "hello");
+        const auto r = pt::runProbe(pt::methodOf(method), o, "hello");
         QVERIFY(r);
         QCOMPARE(pt::q(r->name), QString("Probe-With-A-Long-Name"));
         QCOMPARE(pt::q(r->comm), QString("Probe-With-A-Lo")); // the OS keeps 15 characters
@@ -512,7 +492,7 @@ private slots:
     void sentinelBecomesReadable()
     {
         QFETCH(int, method);
-        Process p(sleeper(), opts(method));
+        Process p(sleeper(), pt::opts(method));
         p.start();
         QVERIFY(!readable(p.sentinel()));
         p.kill();

@@ -11,30 +11,15 @@
 #include <QDir>
 #include <QTemporaryDir>
 #include <QTest>
-#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 using namespace poolscope;
 
 namespace {
-
-StartMethod methodOf(int m)
-{
-    return static_cast<StartMethod>(m);
-}
-
-ProcessOptions opts(int m)
-{
-    ProcessOptions o;
-    o.method = methodOf(m);
-    return o;
-}
 
 struct Snapshot
 {
@@ -71,39 +56,6 @@ int serverChildren()
         QCOMPARE(serverChildren(), 0);                                                             \
     } while (0)
 
-// Waits (bounded) for a process that was reparented to us (we are a subreaper) to end.
-std::optional<int> reapWithin(pid_t pid, double seconds)
-{
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        // ECHILD: not ours yet (a fork server's child comes to us once the server is gone).
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return std::nullopt;
-}
-
-// Makes this process the subreaper of its descendants while alive, so that orphans come back
-// to us (and get reaped) instead of going to PID 1.
-struct Subreaper
-{
-    Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
-    ~Subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
-};
-
-void warmUp(int method)
-{
-    // The fork server is long-lived state: have it running before a baseline is taken.
-    if (methodOf(method) == StartMethod::ForkServer) {
-        Process p(ProcessTarget::task("square", {1}), opts(method));
-        p.start();
-        p.join();
-    }
-}
-
 } // namespace
 
 class TestProcessHygiene : public QObject
@@ -121,9 +73,9 @@ private slots:
     void joinThenClose()
     {
         QFETCH(int, method);
-        warmUp(method);
+        pt::warmUp(method);
         const Snapshot base = snapshot();
-        Process p(ProcessTarget::task("square", {3}), opts(method));
+        Process p(ProcessTarget::task("square", {3}), pt::opts(method));
         p.start();
         p.join();
         QCOMPARE(p.exitcode(), std::optional<int>(0));
@@ -149,7 +101,7 @@ private slots:
     {
         QFETCH(int, method);
         QFETCH(QString, how);
-        warmUp(method);
+        pt::warmUp(method);
         const Snapshot base = snapshot();
         {
             pt::StderrCapture quiet;
@@ -160,7 +112,7 @@ private slots:
                 target = ProcessTarget::task("exit_with", {9});
             else if (how == "destructor after exit")
                 target = ProcessTarget::task("square", {2});
-            Process p(std::move(target), opts(method));
+            Process p(std::move(target), pt::opts(method));
             p.start();
             QVERIFY(snapshot().children >= base.children + (method == 2 ? 0 : 1));
             if (how == "terminate")
@@ -182,11 +134,11 @@ private slots:
     void failedStarts()
     {
         QFETCH(int, method);
-        warmUp(method);
+        pt::warmUp(method);
         const Snapshot base = snapshot();
         // A descriptor that is not open.
         {
-            ProcessOptions o = opts(method);
+            ProcessOptions o = pt::opts(method);
             o.passFds = {987};
             Process p(ProcessTarget::task("square", {1}), o);
             QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
@@ -195,12 +147,12 @@ private slots:
         COMPARE_TO_BASELINE(base);
         // An unknown entry point.
         {
-            Process p(ProcessTarget::entry("no-such-entry", {}), opts(method));
+            Process p(ProcessTarget::entry("no-such-entry", {}), pt::opts(method));
             QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
         }
         COMPARE_TO_BASELINE(base);
-        if (methodOf(method) != StartMethod::Fork) {
-            Process p(ProcessTarget::callable([] {}), opts(method));
+        if (pt::methodOf(method) != StartMethod::Fork) {
+            Process p(ProcessTarget::callable([] {}), pt::opts(method));
             QVERIFY_THROWS_EXCEPTION(ProcessError, p.start());
             COMPARE_TO_BASELINE(base);
         }
@@ -208,9 +160,7 @@ private slots:
 
     void missingWorkerProgram_data()
     {
-        QTest::addColumn<int>("method");
-        QTest::newRow("spawn") << int(StartMethod::Spawn);
-        QTest::newRow("forkserver") << int(StartMethod::ForkServer);
+        pt::addMethodRows({StartMethod::Spawn, StartMethod::ForkServer});
     }
     void missingWorkerProgram()
     {
@@ -221,7 +171,7 @@ private slots:
         QString type;
         QString message;
         {
-            Process p(ProcessTarget::task("square", {1}), opts(method));
+            Process p(ProcessTarget::task("square", {1}), pt::opts(method));
             try {
                 p.start();
             } catch (const ProcessError& e) {
@@ -245,7 +195,7 @@ private slots:
         const QByteArray oldTmp = qgetenv("TMPDIR");
         qputenv("TMPDIR", tmp.path().toUtf8());
         {
-            Process running(ProcessTarget::task("sleep", {60}), opts(2));
+            Process running(ProcessTarget::task("sleep", {60}), pt::opts(2));
             running.start();
             qputenv("TMPDIR", oldTmp);
             const auto server = ForkServer::serverPid();
@@ -273,18 +223,18 @@ private slots:
     {
         QFETCH(int, method);
 #if defined(__SANITIZE_THREAD__)
-        if (methodOf(method) == StartMethod::ForkServer)
+        if (pt::methodOf(method) == StartMethod::ForkServer)
             QSKIP("ThreadSanitizer kills a child of a multi-threaded process that starts a "
                   "thread (here the fork server's launcher thread in the intermediate child)");
 #endif
         ForkServer::shutdown();
         const Snapshot base = snapshot();
-        Subreaper subreaper;
+        pt::Subreaper subreaper;
         pt::Pipe pids;
         // The intermediate process starts a grandchild with the method under test, reports
         // its pid (and its fork server's), then waits to be killed.
         Process middle(ProcessTarget::callable([&] {
-            Process grandchild(ProcessTarget::task("sleep", {60}), opts(method));
+            Process grandchild(ProcessTarget::task("sleep", {60}), pt::opts(method));
             grandchild.start();
             const auto server = ForkServer::serverPid();
             const std::string s = std::to_string(*grandchild.pid()) + " " +
@@ -311,7 +261,7 @@ private slots:
         const int grandchild = std::atoi(line.c_str());
         const int server = std::atoi(line.c_str() + line.find(' ') + 1);
         QVERIFY(grandchild > 0);
-        QCOMPARE(server > 0, methodOf(method) == StartMethod::ForkServer);
+        QCOMPARE(server > 0, pt::methodOf(method) == StartMethod::ForkServer);
 
         middle.kill();
         middle.join();
@@ -320,7 +270,7 @@ private slots:
         for (int pid : {grandchild, server}) {
             if (pid <= 0)
                 continue;
-            const auto status = reapWithin(pid, 20);
+            const auto status = pt::reapWithin(pid, 20);
             QVERIFY2(status, qPrintable(QString("pid %1 survived its parent").arg(pid)));
             QVERIFY(WIFSIGNALED(*status));
             QCOMPARE(WTERMSIG(*status), SIGKILL);

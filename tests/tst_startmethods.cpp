@@ -12,10 +12,8 @@
 #include <QTest>
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <csignal>
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -24,18 +22,6 @@
 using namespace poolscope;
 
 namespace {
-
-StartMethod methodOf(int m)
-{
-    return static_cast<StartMethod>(m);
-}
-
-ProcessOptions opts(int m)
-{
-    ProcessOptions o;
-    o.method = methodOf(m);
-    return o;
-}
 
 QString workerPath()
 {
@@ -74,14 +60,14 @@ private slots:
         QVERIFY(stray >= 0);
         pt::Pipe other;
         pt::Pipe extra;
-        ProcessOptions o = opts(method);
+        ProcessOptions o = pt::opts(method);
         o.passFds = {extra.w};
-        const auto r = pt::runProbe(methodOf(method), o);
+        const auto r = pt::runProbe(pt::methodOf(method), o);
         ::close(stray);
         QVERIFY(r);
         QCOMPARE(r->exitcode, 0);
         std::vector<int> expected;
-        switch (methodOf(method)) {
+        switch (pt::methodOf(method)) {
         case StartMethod::Fork:
             // A pool-worker-like Entry child keeps only 0, 1, 2, its passFds (same numbers)
             // and its sentinel.
@@ -129,11 +115,7 @@ private slots:
     void signalsStartClean()
     {
         QFETCH(int, method);
-        if (methodOf(method) == StartMethod::ForkServer) {
-            Process warm(ProcessTarget::task("square", {1}), opts(method));
-            warm.start();
-            warm.join();
-        }
+        pt::warmUp(method);
         // The parent blocks one signal in this thread, ignores one and handles one; children
         // start with an empty mask and default dispositions anyway.
         sigset_t usr1;
@@ -153,7 +135,7 @@ private slots:
         handle.sa_handler = onSignal;
         ::sigaction(SIGUSR2, &ignore, &oldUsr2);
         ::sigaction(SIGHUP, &handle, &oldHup);
-        const auto r = pt::runProbe(methodOf(method));
+        const auto r = pt::runProbe(pt::methodOf(method));
         ::sigaction(SIGUSR2, &oldUsr2, nullptr);
         ::sigaction(SIGHUP, &oldHup, nullptr);
         ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -170,13 +152,13 @@ private slots:
     void bootstrapCarriesIdentity()
     {
         QFETCH(int, method);
-        ProcessOptions o = opts(method);
+        ProcessOptions o = pt::opts(method);
         o.daemon = true;
         // A payload far larger than a socket buffer travels intact.
         std::string big(1 << 20, 'x');
         for (std::size_t i = 0; i < big.size(); i += 4096)
             big[i] = char('a' + (i / 4096) % 26);
-        const auto r = pt::runProbe(methodOf(method), o, big);
+        const auto r = pt::runProbe(pt::methodOf(method), o, big);
         QVERIFY(r);
         QVERIFY(r->daemon);
         QVERIFY(r->payload == big);
@@ -267,26 +249,21 @@ private slots:
 
     void forkServerRestartsAfterDeath()
     {
-        ProcessOptions o = opts(int(StartMethod::ForkServer));
-        ::prctl(PR_SET_CHILD_SUBREAPER, 1); // its orphaned child comes back to us
-        Process running(ProcessTarget::task("sleep", {60}), o);
-        running.start();
-        const auto first = ForkServer::serverPid();
-        QVERIFY(first);
-        ::kill(*first, SIGKILL);
-        running.join(); // the server cannot report: 255, as in CPython
-        QCOMPARE(running.exitcode(), std::optional<int>(255));
-        // The orphan was killed by its death signal when the server died.
-        const pid_t orphan = *running.pid();
+        ProcessOptions o = pt::opts(int(StartMethod::ForkServer));
+        std::optional<pid_t> first;
         std::optional<int> status;
-        for (int i = 0; i < 4000 && !status; ++i) {
-            int st = 0;
-            if (::waitpid(orphan, &st, WNOHANG) == orphan)
-                status = st;
-            else
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        {
+            pt::Subreaper subreaper; // its orphaned child comes back to us
+            Process running(ProcessTarget::task("sleep", {60}), o);
+            running.start();
+            first = ForkServer::serverPid();
+            QVERIFY(first);
+            ::kill(*first, SIGKILL);
+            running.join(); // the server cannot report: 255, as in CPython
+            QCOMPARE(running.exitcode(), std::optional<int>(255));
+            // The orphan was killed by its death signal when the server died.
+            status = pt::reapWithin(*running.pid(), 20);
         }
-        ::prctl(PR_SET_CHILD_SUBREAPER, 0);
         QVERIFY(status);
         QVERIFY(WIFSIGNALED(*status));
         QCOMPARE(WTERMSIG(*status), SIGKILL);
@@ -313,7 +290,7 @@ private slots:
                 for (int i = 0; i < 10; ++i) {
                     try {
                         Process p(ProcessTarget::task("exit_with", {(t * 10 + i) % 7}),
-                                  opts(method));
+                                  pt::opts(method));
                         p.start();
                         p.join();
                         if (p.exitcode() == std::optional<int>((t * 10 + i) % 7))
