@@ -37,20 +37,34 @@ bool runCallback(const Fn& fn, const Arg& arg, std::string& failure)
 
 } // namespace
 
+namespace {
+
+// Runs a callback in the result thread and records that it ran (and whether it raised).
+template <typename Fn, typename Arg>
+void runRecorded(EventLog* log, int job, std::int64_t task, EventKind kind, const Fn& fn,
+                 const Arg& arg, std::string text)
+{
+    Event e;
+    e.tNs = monotonicNs();
+    e.kind = kind;
+    e.job = job;
+    e.task = task;
+    std::string failure;
+    e.ok = runCallback(fn, arg, failure);
+    e.text = failure.empty() ? std::move(text)
+             : text.empty()  ? failure
+                             : text + " (the callback raised: " + failure + ")";
+    if (log)
+        log->append(std::move(e));
+}
+
+} // namespace
+
 void AsyncResult::complete(Value value)
 {
-    if (m_callback) {
-        Event e;
-        e.tNs = monotonicNs();
-        e.kind = EventKind::Callback;
-        e.job = m_job;
-        e.task = m_yieldsItems ? -1 : m_yieldTask;
-        std::string failure;
-        e.ok = runCallback(m_callback, value, failure);
-        e.text = failure;
-        if (m_log)
-            m_log->append(std::move(e));
-    }
+    if (m_callback)
+        runRecorded(m_log.get(), m_job, m_yieldsItems ? -1 : m_yieldTask, EventKind::Callback,
+                    m_callback, value, {});
     {
         std::lock_guard lock(m_mutex);
         m_value = std::move(value);
@@ -61,18 +75,9 @@ void AsyncResult::complete(Value value)
 
 void AsyncResult::fail(RemoteError error)
 {
-    if (m_errorCallback) {
-        Event e;
-        e.tNs = monotonicNs();
-        e.kind = EventKind::ErrorCallback;
-        e.job = m_job;
-        e.task = m_yieldsItems ? -1 : m_yieldTask;
-        e.text = error.text();
-        std::string failure;
-        e.ok = runCallback(m_errorCallback, error, failure);
-        if (m_log)
-            m_log->append(std::move(e));
-    }
+    if (m_errorCallback)
+        runRecorded(m_log.get(), m_job, m_yieldsItems ? -1 : m_yieldTask, EventKind::ErrorCallback,
+                    m_errorCallback, error, error.text());
     {
         std::lock_guard lock(m_mutex);
         m_error = std::move(error);

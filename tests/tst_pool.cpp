@@ -410,6 +410,22 @@ private slots:
         QCOMPARE(eventsOf(*log, EventKind::ErrorCallback).size(), std::size_t(1));
     }
 
+    // CPython's result handler dies when a callback raises, and no later result arrives;
+    // PoolScope reports it (stderr and a Callback event with ok = false) and goes on.
+    void callbackThatRaises()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 1, log));
+        auto r = pool.applyAsync("square", {4},
+                                 [](const Value&) { throw std::runtime_error("bad callback"); });
+        QCOMPARE(r->get(10.0), Value(16));
+        QCOMPARE(pool.apply("square", {5}), Value(25)); // later results still arrive
+        const auto callbacks = eventsOf(*log, EventKind::Callback);
+        QCOMPARE(callbacks.size(), std::size_t(1));
+        QVERIFY(!callbacks[0].ok);
+        QCOMPARE(QString::fromStdString(callbacks[0].text), "bad callback");
+    }
+
     void lifecycle()
     {
         auto log = std::make_shared<EventLog>();
