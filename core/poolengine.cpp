@@ -159,18 +159,31 @@ void PoolEngine::registerJob(std::unique_ptr<Job> job)
     m_jobs.emplace(id, std::move(job));
 }
 
-void PoolEngine::enqueueChunks(const Job& job)
+PoolEngine::ChunkPlan PoolEngine::planOf(const Job& job)
+{
+    return ChunkPlan{job.items, job.id, job.func, job.star, job.chunksize, job.chunkCount};
+}
+
+void PoolEngine::submitJob(std::unique_ptr<Job> job)
+{
+    // Once registered, the job may complete or be failed (breakPool) and vanish at any moment:
+    // what the chunks need is taken before, and the inputs are shared.
+    const ChunkPlan plan = planOf(*job);
+    registerJob(std::move(job));
+    if (plan.chunkCount > 0)
+        enqueueChunks(plan);
+}
+
+void PoolEngine::enqueueChunks(const ChunkPlan& plan)
 {
     // Encoded in the caller's thread and handed over in batches, so that the feeder starts
-    // sending while later chunks are still being encoded. Once the last batch is handed over
-    // the job may complete and vanish at any moment: everything needed is copied first, and the
-    // inputs are shared.
-    const std::shared_ptr<const Value::List> items = job.items;
-    const std::int32_t id = job.id;
-    const std::string func = job.func;
-    const bool star = job.star;
-    const std::int64_t chunksize = job.chunksize;
-    const std::int64_t chunkCount = job.chunkCount;
+    // sending while later chunks are still being encoded.
+    const std::shared_ptr<const Value::List>& items = plan.items;
+    const std::int32_t id = plan.id;
+    const std::string& func = plan.func;
+    const bool star = plan.star;
+    const std::int64_t chunksize = plan.chunksize;
+    const std::int64_t chunkCount = plan.chunkCount;
     const auto n = std::int64_t(items->size());
     constexpr std::int64_t kBatch = 256;
     std::vector<Pending> batch;
@@ -208,19 +221,26 @@ void PoolEngine::enqueueChunks(const Job& job)
     }
 }
 
+std::unique_ptr<PoolEngine::Job> PoolEngine::newJob(Job::Kind kind, std::string api,
+                                                    std::string_view func, bool star) const
+{
+    checkRunning();
+    checkFunction(func);
+    auto job = std::make_unique<Job>();
+    job->kind = kind;
+    job->id = newJobId();
+    job->api = std::move(api);
+    job->func = std::string(func);
+    job->star = star;
+    return job;
+}
+
 std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_view func,
                                                    Value::List items, std::optional<int> chunksize,
                                                    bool star, ResultCallback callback,
                                                    ErrorCallback errorCallback)
 {
-    checkRunning();
-    checkFunction(func);
-    auto job = std::make_unique<Job>();
-    job->kind = Job::Kind::Map;
-    job->id = newJobId();
-    job->api = api;
-    job->func = std::string(func);
-    job->star = star;
+    auto job = newJob(Job::Kind::Map, api, func, star);
     const std::size_t n = items.size();
     job->chunksize = chunksize ? *chunksize : Pool::defaultChunksize(n, m_processes);
     job->items = std::make_shared<const Value::List>(std::move(items));
@@ -238,9 +258,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
         std::int64_t((n + std::size_t(job->chunksize) - 1) / std::size_t(job->chunksize));
     job->values.resize(n);
     job->result = result;
-    Job& ref = *job;
-    registerJob(std::move(job));
-    enqueueChunks(ref);
+    submitJob(std::move(job));
     return result;
 }
 
@@ -251,12 +269,7 @@ std::shared_ptr<ImapIterator> PoolEngine::submitImap(std::string_view func, Valu
     checkRunning();
     if (chunksize < 1)
         throw PoolError("ValueError", "Chunksize must be 1+, not " + std::to_string(chunksize));
-    checkFunction(func);
-    auto job = std::make_unique<Job>();
-    job->kind = Job::Kind::Imap;
-    job->id = newJobId();
-    job->api = ordered ? "imap" : "imap_unordered";
-    job->func = std::string(func);
+    auto job = newJob(Job::Kind::Imap, ordered ? "imap" : "imap_unordered", func, false);
     job->chunksize = chunksize;
     const std::size_t n = items.size();
     job->items = std::make_shared<const Value::List>(std::move(items));
@@ -273,13 +286,7 @@ std::shared_ptr<ImapIterator> PoolEngine::submitImap(std::string_view func, Valu
         iterator->deliverChunk(failedChunk, {ImapIterator::Item{std::int64_t(n), *inputError}});
     }
     iterator->setChunkCount(totalChunks);
-    if (job->chunkCount == 0) {
-        registerJob(std::move(job));
-        return iterator;
-    }
-    Job& ref = *job;
-    registerJob(std::move(job));
-    enqueueChunks(ref);
+    submitJob(std::move(job));
     return iterator;
 }
 
@@ -287,14 +294,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Valu
                                                      ResultCallback callback,
                                                      ErrorCallback errorCallback)
 {
-    checkRunning();
-    checkFunction(func);
-    auto job = std::make_unique<Job>();
-    job->kind = Job::Kind::Apply;
-    job->id = newJobId();
-    job->api = "apply";
-    job->func = std::string(func);
-    job->star = true;
+    auto job = newJob(Job::Kind::Apply, "apply", func, true);
     job->items = std::make_shared<const Value::List>(Value::List{Value::tuple(std::move(args))});
     job->chunksize = 1;
     job->chunkCount = 1;
@@ -302,9 +302,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Valu
                                                 std::move(errorCallback));
     result->setYieldTask(0);
     job->result = result;
-    Job& ref = *job;
-    registerJob(std::move(job));
-    enqueueChunks(ref);
+    submitJob(std::move(job));
     return result;
 }
 

@@ -119,8 +119,22 @@ private:
     void checkFunction(std::string_view func) const;
     void record(Event event) const;
     static int newJobId();
+    // What the caller needs to encode a job's chunks, copied before the job is registered.
+    struct ChunkPlan
+    {
+        std::shared_ptr<const Value::List> items;
+        std::int32_t id = 0;
+        std::string func;
+        bool star = false;
+        std::int64_t chunksize = 1;
+        std::int64_t chunkCount = 0;
+    };
+    std::unique_ptr<Job> newJob(Job::Kind kind, std::string api, std::string_view func,
+                                bool star) const;
+    static ChunkPlan planOf(const Job& job);
+    void submitJob(std::unique_ptr<Job> job); // registers it, then hands its chunks over
     void registerJob(std::unique_ptr<Job> job);
-    void enqueueChunks(const Job& job);
+    void enqueueChunks(const ChunkPlan& plan);
 
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);
