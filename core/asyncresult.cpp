@@ -4,6 +4,7 @@
 #include "eventlog.h"
 #include "poolerror.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -16,6 +17,15 @@ AsyncResult::AsyncResult(int job, std::shared_ptr<EventLog> log, ResultCallback 
 {}
 
 namespace {
+
+inline void cpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
 
 // A callback that throws must not take the pool down with it. CPython's result handler thread
 // dies in that case and no later result ever arrives; PoolScope reports the exception on
@@ -69,6 +79,7 @@ void AsyncResult::complete(Value value)
         std::lock_guard lock(m_mutex);
         m_value = std::move(value);
         m_ready = true;
+        m_readyFlag.store(true, std::memory_order_release);
     }
     m_cv.notify_all();
 }
@@ -82,12 +93,28 @@ void AsyncResult::fail(RemoteError error)
         std::lock_guard lock(m_mutex);
         m_error = std::move(error);
         m_ready = true;
+        m_readyFlag.store(true, std::memory_order_release);
     }
     m_cv.notify_all();
 }
 
 void AsyncResult::wait(std::optional<double> timeoutSeconds)
 {
+    // A short task's result (an apply round trip: tens of microseconds) is usually here before
+    // a sleeping thread could even be woken: spin briefly first, so that the result thread
+    // hands it over without a futex wake-up of the caller. Bounded by kSpinNs and by the
+    // timeout, then the caller sleeps as before.
+    constexpr std::int64_t kSpinNs = 50'000;
+    const std::int64_t spinUntil =
+        monotonicNs() +
+        (timeoutSeconds
+             ? std::min<std::int64_t>(kSpinNs, std::int64_t(std::max(0.0, *timeoutSeconds) * 1e9))
+             : kSpinNs);
+    for (int i = 0; !m_readyFlag.load(std::memory_order_acquire); ++i) {
+        if ((i & 63) == 63 && monotonicNs() >= spinUntil)
+            break;
+        cpuRelax();
+    }
     std::unique_lock lock(m_mutex);
     if (!timeoutSeconds) {
         m_cv.wait(lock, [this] { return m_ready; });

@@ -3,6 +3,7 @@
 #include "remoteerror.h"
 #include "value.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -55,6 +56,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;
     bool m_ready = false;
+    std::atomic<bool> m_readyFlag{false}; // m_ready, for wait()'s short spin without the lock
     bool m_yielded = false;
     std::optional<Value> m_value;
     std::optional<RemoteError> m_error;

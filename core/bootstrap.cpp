@@ -6,6 +6,10 @@
 #include "taskerror.h"
 #include "taskregistry.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <unistd.h>
 
@@ -13,7 +17,7 @@ namespace poolscope {
 
 namespace {
 
-constexpr const char* kMagic = "poolscope-bootstrap/1";
+constexpr const char* kMagic = "poolscope-bootstrap/2";
 
 } // namespace
 
@@ -57,8 +61,8 @@ Bootstrap Bootstrap::forTarget(const ProcessTarget& target, std::string_view met
 
 Bytes Bootstrap::encodeHeader() const
 {
-    return encodeValue(Value(
-        Value::List{kMagic, entry, processName, identity, parentPid, daemon, fdCount, sentinelFd}));
+    return encodeValue(Value(Value::List{kMagic, entry, processName, identity, parentPid, daemon,
+                                         fdCount, sentinelFd, outputFd}));
 }
 
 Bootstrap Bootstrap::decode(std::span<const std::uint8_t> header, Bytes payload)
@@ -66,7 +70,7 @@ Bootstrap Bootstrap::decode(std::span<const std::uint8_t> header, Bytes payload)
     const Value v = decodeValue(header);
     try {
         const auto& l = v.asList();
-        if (l.size() != 8 || l[0] != Value(kMagic))
+        if (l.size() != 9 || l[0] != Value(kMagic))
             throw WireError("not a PoolScope bootstrap header");
         Bootstrap b;
         b.entry = l[1].asStr();
@@ -76,8 +80,11 @@ Bootstrap Bootstrap::decode(std::span<const std::uint8_t> header, Bytes payload)
         b.daemon = l[5].asBool();
         b.fdCount = int(l[6].asInt());
         b.sentinelFd = int(l[7].asInt());
+        b.outputFd = int(l[8].asInt());
         if (b.fdCount < 0 || b.fdCount > 250)
             throw WireError("bad descriptor count in bootstrap header");
+        if (b.outputFd != -1 && b.outputFd < 3)
+            throw WireError("bad output descriptor in bootstrap header");
         b.payload = std::move(payload);
         return b;
     } catch (const std::bad_variant_access&) {
@@ -87,6 +94,16 @@ Bootstrap Bootstrap::decode(std::span<const std::uint8_t> header, Bytes payload)
 
 int Bootstrap::run(std::span<const int> fds) const
 {
+    if (outputFd >= 0) {
+        if (!redirectOutput(outputFd)) {
+            std::fprintf(stderr,
+                         "poolscope-worker: cannot redirect the output to descriptor %d: %s\n",
+                         outputFd, std::strerror(errno));
+            return 1;
+        }
+        ::close(outputFd); // 1 and 2 are the copies that stay
+    }
+    fds = fds.first(std::min(fds.size(), std::size_t(std::max(fdCount, 0))));
     becomeChildProcess(processName, identity, daemon, sentinelFd);
     setOsThreadName(processName);
     const EntryFunction fn = findEntry(entry);

@@ -20,6 +20,9 @@ struct Bootstrap
     bool daemon = false;
     int fdCount = 0;     // passFds arrive as descriptors 3, 4, ... 3 + fdCount - 1
     int sentinelFd = -1; // spawn: the child's end of its sentinel pipe
+    // ProcessOptions::outputFd as received (a descriptor after the passed ones): run() makes
+    // it the child's stdout and stderr and closes it. -1: output left alone.
+    int outputFd = -1;
     Bytes payload;
 
     // The bootstrap of a spawn or forkserver child. Throws ProcessError("PicklingError") for
@@ -30,8 +33,9 @@ struct Bootstrap
                                int fdCount);
 
     Bytes encodeHeader() const;
-    // In the child, once its descriptors are in place: becomes the process described here
-    // (current_process(), OS thread name) and runs the entry. Returns the exit code.
+    // In the child, once its descriptors are in place: redirects its output (outputFd),
+    // becomes the process described here (current_process(), OS thread name) and runs the
+    // entry with the first fdCount of fds. Returns the exit code.
     int run(std::span<const int> fds) const;
     // Throws WireError on a malformed header.
     static Bootstrap decode(std::span<const std::uint8_t> header, Bytes payload);

@@ -1,6 +1,7 @@
 #include "childsetup.h"
 
 #include "processcounter.h"
+#include "processerror.h"
 #include "systemexit.h"
 #include "taskcontext.h"
 #include "taskerror.h"
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <cxxabi.h>
 #include <dirent.h>
 #include <exception>
@@ -187,6 +189,33 @@ void flushStdStreams()
 {
     std::fflush(stdout);
     std::fflush(stderr);
+}
+
+void checkOutputFd(int fd)
+{
+    if (fd < 0)
+        return;
+    const int flags = ::fcntl(fd, F_GETFL);
+    const std::string what = "cannot send the child's output to descriptor " + std::to_string(fd);
+    if (flags < 0)
+        throw ProcessError("OSError", what + ": " + std::strerror(errno));
+    if ((flags & O_ACCMODE) == O_RDONLY)
+        throw ProcessError("OSError", what + ": it is open for reading only");
+}
+
+bool redirectOutput(int fd)
+{
+    for (int target : {1, 2}) {
+        if (fd == target) {
+            // dup2 onto itself would keep an FD_CLOEXEC: clear it, as dup2 does for the other.
+            const int flags = ::fcntl(fd, F_GETFD);
+            if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+                return false;
+        } else if (::dup2(fd, target) < 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 int runBootstrapped(std::string_view where, const std::function<int()>& body)

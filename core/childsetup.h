@@ -52,6 +52,13 @@ void setOsThreadName(std::string_view name);
 // Flushes the C streams a child writes to (stdout, stderr): a child ends with _exit().
 void flushStdStreams();
 
+// ProcessOptions::outputFd. Parent side, before the child exists: a descriptor that is not
+// open for writing gives ProcessError("OSError") naming it (negative: no redirection, no-op).
+void checkOutputFd(int fd);
+// Child side: descriptors 1 and 2 become copies of fd (kept across exec). The caller decides
+// whether fd itself stays open. False (errno set) when dup2 fails.
+bool redirectOutput(int fd);
+
 // Runs a process target the way multiprocessing's Process._bootstrap does and returns the exit
 // code: 0 on return (or the function's int), n on SystemExit{n}, 1 on any exception after
 // printing "Process <name>:\nTraceback ...\n<Type>: <message>" to stderr.

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +25,10 @@ namespace {
     resetSignals();
     dieWithParent(parent);
     ::close(sentinelRead);
+    // Before closeFdsExcept: 1 and 2 are kept, the extra copy goes with the rest (Entry); a
+    // Callable or Task keeps it, as it keeps everything it inherited.
+    if (options.outputFd >= 0 && !redirectOutput(options.outputFd))
+        std::_Exit(70);
     // The parent's own sentinel (if the parent is itself a spawned child) belongs to the
     // parent: holding it would hide the parent's exit from the grandparent.
     if (const int inherited = currentProcess().ownSentinelFd;
@@ -78,6 +83,7 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
             throw ProcessError("OSError", "cannot pass descriptor " + std::to_string(fd) +
                                               " to the child: " + std::strerror(errno));
     }
+    checkOutputFd(options.outputFd);
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0)
         throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));

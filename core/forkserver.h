@@ -16,9 +16,10 @@ namespace poolscope {
 // Unix socket (0600), spawns the server with the listening descriptor, connects, and removes the
 // socket and the directory right away: the one connection is all it needs, so nothing stays
 // on disk even if both processes are killed. A request carries the bootstrap frames and, by
-// SCM_RIGHTS, a status socket plus the child's descriptors. The server answers on the status
-// socket: the child's pid at once, its exit code (Python's convention) when it has reaped it.
-// That status socket is the Process's sentinel. All calls are thread-safe.
+// SCM_RIGHTS, a status socket plus the child's descriptors (its output descriptor last, if any).
+// The server answers on the status socket: the child's pid at once, its exit code (Python's
+// convention) when it has reaped it. That status socket is the Process's sentinel. All calls are
+// thread-safe.
 //
 // Server side: a single-threaded poll loop over the connection and a signalfd for SIGCHLD. It
 // exits when the connection closes (the parent stopped it or died), after killing and reaping

@@ -1,22 +1,31 @@
 #include "forkserverbackend.h"
 
 #include "bootstrap.h"
+#include "childsetup.h"
 #include "fdutil.h"
 #include "forkserver.h"
 #include "process.h"
 
 #include <cstdint>
 #include <sys/socket.h>
+#include <vector>
 
 namespace poolscope {
 
 ForkServerBackend::ForkServerBackend(const ProcessTarget& target, const ProcessOptions& options,
                                      const std::string& name, const std::string& identity)
 {
-    const Bootstrap boot = Bootstrap::forTarget(target, "forkserver", name, identity,
-                                                options.daemon, int(options.passFds.size()));
-    const ForkServer::Child child =
-        ForkServer::launch(boot.encodeHeader(), boot.payload, options.passFds);
+    checkOutputFd(options.outputFd);
+    const int nfds = int(options.passFds.size());
+    Bootstrap boot =
+        Bootstrap::forTarget(target, "forkserver", name, identity, options.daemon, nfds);
+    // The output descriptor travels after the passed ones: the child finds it at 3 + nfds.
+    std::vector<int> fds = options.passFds;
+    if (options.outputFd >= 0) {
+        fds.push_back(options.outputFd);
+        boot.outputFd = 3 + nfds;
+    }
+    const ForkServer::Child child = ForkServer::launch(boot.encodeHeader(), boot.payload, fds);
     m_pid = child.pid;
     m_sentinel = child.statusFd;
 }

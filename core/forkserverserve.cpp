@@ -112,6 +112,17 @@ private:
             sendInt(statusFd, -EINVAL);
             return true;
         }
+        // The passed descriptors, then the output descriptor if any: Bootstrap::run expects it
+        // right after them (3 + fdCount once moved into place).
+        const std::size_t expected = std::size_t(boot.fdCount) + (boot.outputFd >= 0 ? 1 : 0);
+        if (fds.size() - 1 != expected ||
+            (boot.outputFd >= 0 && boot.outputFd != 3 + boot.fdCount)) {
+            std::fputs("poolscope-worker --fork-server: bad request: descriptors do not match "
+                       "the bootstrap header\n",
+                       stderr);
+            sendInt(statusFd, -EINVAL);
+            return true;
+        }
         std::vector<int> pass;
         for (std::size_t i = 1; i < fds.size(); ++i)
             pass.push_back(fds[i].get());

@@ -505,6 +505,7 @@ void PoolEngine::resultLoop(std::promise<void>& started)
         }
         if (fds[0].revents)
             drain(m_resultWake);
+
         // Read everything first, then handle the exits (handleExit changes m_workers).
         std::vector<Worker*> exited;
         for (std::size_t i = 1; i < fds.size(); ++i) {
@@ -547,6 +548,7 @@ void PoolEngine::startWorker()
     opts.method = m_options.method;
     opts.daemon = true;
     opts.passFds = {m_queueRecv, pipeFds[1], w->slot.fd()};
+    opts.outputFd = m_options.outputFd;
     w->process =
         std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
     // The worker is a Process like any other: it takes the next number of the process counter,
@@ -676,60 +678,65 @@ void PoolEngine::handleReport(Worker& w, const WorkerReport& r)
 
 void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
 {
-    std::vector<Event>& events = m_scratchEvents; // reused: no allocation per report
-    events.clear();
-    events.reserve(2 * r.ends.size() + 2);
-    auto base = [&](EventKind kind, std::int64_t t) {
-        Event e;
-        e.tNs = t;
-        e.kind = kind;
-        e.job = r.job;
-        e.chunk = r.chunk;
-        e.worker = w.number;
-        e.pid = w.pid;
-        return e;
-    };
-    auto input = [&](std::int64_t index) {
-        return job && index >= 0 && std::size_t(index) < job->items->size()
-                   ? (*job->items)[std::size_t(index)]
-                   : Value();
+    // One Event reused for the whole report: only the fields that change are set.
+    EventLog::Batch batch(*m_log);
+    Event e;
+    e.job = r.job;
+    e.chunk = r.chunk;
+    e.worker = w.number;
+    e.pid = w.pid;
+    auto setInput = [&](std::int64_t index) {
+        if (job && index >= 0 && std::size_t(index) < job->items->size())
+            e.value = (*job->items)[std::size_t(index)];
+        else
+            e.value = Value();
     };
     if (!w.loggedTaken && r.takenNs) {
-        events.push_back(base(EventKind::ChunkTaken, r.takenNs));
+        e.tNs = r.takenNs;
+        e.kind = EventKind::ChunkTaken;
+        batch.add(e);
         w.loggedTaken = true;
     }
     for (std::size_t k = 0; k < r.ends.size(); ++k) {
         const std::int64_t index = r.fromTask + std::int64_t(k);
+        e.task = index;
         if (index >= w.startedUpTo) {
-            Event s = base(EventKind::TaskStarted, index == r.first ? r.takenNs : w.lastEndNs);
-            s.task = index;
-            s.value = input(index);
-            events.push_back(std::move(s));
+            e.tNs = index == r.first ? r.takenNs : w.lastEndNs;
+            e.kind = EventKind::TaskStarted;
+            e.ok = true;
+            e.delay = -1;
+            setInput(index);
+            batch.add(e);
             w.startedUpTo = index + 1;
         }
-        Event f = base(EventKind::TaskFinished, r.ends[k]);
-        f.task = index;
+        e.tNs = r.ends[k];
+        e.kind = EventKind::TaskFinished;
         if (k < r.values.size()) {
-            f.value = r.values[k];
+            e.ok = true;
+            e.value = r.values[k];
         } else {
-            f.ok = false;
-            f.text = r.error.text();
+            e.ok = false;
+            e.value = Value();
+            e.text = r.error.text();
         }
-        f.delay = k < r.delays.size() ? r.delays[k] : -1;
-        events.push_back(std::move(f));
+        e.delay = k < r.delays.size() ? r.delays[k] : -1;
+        batch.add(e);
         w.lastEndNs = r.ends[k];
     }
     if (r.kind == WorkerReport::Kind::Progress && r.currentStartNs >= 0) {
         const std::int64_t index = r.fromTask + std::int64_t(r.ends.size());
         if (index >= w.startedUpTo) {
-            Event s = base(EventKind::TaskStarted, r.currentStartNs);
-            s.task = index;
-            s.value = input(index);
-            events.push_back(std::move(s));
+            e.tNs = r.currentStartNs;
+            e.kind = EventKind::TaskStarted;
+            e.task = index;
+            e.ok = true;
+            e.delay = -1;
+            e.text.clear();
+            setInput(index);
+            batch.add(e);
             w.startedUpTo = index + 1;
         }
     }
-    m_log->append(std::span<Event>(events));
 }
 
 void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List values, bool ok,

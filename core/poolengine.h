@@ -181,7 +181,6 @@ private:
     std::optional<RemoteError> m_broken; // guarded by m_jobsMutex
 
     std::vector<std::unique_ptr<Worker>> m_workers; // the result thread's own
-    std::vector<Event> m_scratchEvents;             // the result thread's own
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 

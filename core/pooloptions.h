@@ -23,6 +23,7 @@ struct PoolOptions
     WorkerDeathPolicy onWorkerDeath = WorkerDeathPolicy::Fail;
     bool record = true;            // record every step (on by default)
     std::shared_ptr<EventLog> log; // where events go; null: the pool makes its own
+    int outputFd = -1; // >= 0: every worker's stdout and stderr (ProcessOptions::outputFd)
 };
 
 } // namespace poolscope

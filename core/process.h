@@ -19,6 +19,10 @@ struct ProcessOptions
     std::string name; // empty: "Process-N" (takes a number); else no number taken
     bool daemon = false;
     std::vector<int> passFds; // descriptors the child receives (spawn/forkserver: only these)
+    // When >= 0, the child's stdout and stderr (descriptors 1 and 2) both become a copy of this
+    // descriptor before its target runs, whatever the start method: how a parent captures
+    // what its children print. The parent's own 1 and 2 are left alone.
+    int outputFd = -1;
 };
 
 // A child process with Python's multiprocessing.Process lifecycle:
@@ -35,6 +39,7 @@ struct ProcessOptions
 // Descriptors: every descriptor the core creates is O_CLOEXEC. A fork child running a Callable
 // or a Task keeps everything it inherited (fork's lesson), an Entry child keeps only 0, 1, 2
 // and passFds. A spawn child gets 0, 1, 2 and passFds as 3, 4, ...; so does a forkserver child.
+// outputFd, when given, replaces 1 and 2 and is not one of the numbered descriptors.
 // Writes to a child never raise SIGPIPE in the parent (sockets with MSG_NOSIGNAL); the
 // parent's signal handling is left alone.
 class Process

@@ -1,6 +1,7 @@
 #include "spawnbackend.h"
 
 #include "bootstrap.h"
+#include "childsetup.h"
 #include "fdutil.h"
 #include "process.h"
 #include "processerror.h"
@@ -97,8 +98,11 @@ SpawnBackend::SpawnBackend(const ProcessTarget& target, const ProcessOptions& op
                            const std::string& name, const std::string& identity)
 {
     const int nfds = int(options.passFds.size());
+    checkOutputFd(options.outputFd);
     Bootstrap boot = Bootstrap::forTarget(target, "spawn", name, identity, options.daemon, nfds);
     boot.sentinelFd = 3 + nfds + 1; // after the passed descriptors and the bootstrap socket
+    if (options.outputFd >= 0)
+        boot.outputFd = 3 + nfds + 2; // last, so that nothing before it moves
     const std::string path = workerProgramPath();
 
     int sv[2];
@@ -119,6 +123,8 @@ SpawnBackend::SpawnBackend(const ProcessTarget& target, const ProcessOptions& op
     std::vector<int> fds(options.passFds.begin(), options.passFds.end());
     fds.push_back(bootChild.get());
     fds.push_back(sentinelWrite.get());
+    if (options.outputFd >= 0)
+        fds.push_back(options.outputFd);
     m_pid = spawnWorkerProgram(path, fds, {"--spawn", std::to_string(3 + nfds)});
     m_sentinel = sentinelRead.release();
     bootChild.reset();

@@ -3,7 +3,10 @@
 #include "taskcontext.h"
 #include "value.h"
 
+#include <atomic>
+#include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +22,10 @@ using TaskFunction = Value (*)(const Value::List& args, TaskContext& ctx);
 class TaskRegistry
 {
 public:
-    // square, cube, is_prime, slow_square, sleep, boom, add, exit_with, raise_error.
+    // square, cube, is_prime, slow_square, sleep, boom, add, exit_with, raise_error, and the
+    // article's work (callbacks), greet (start methods) and lifecycle_work (Process). Tasks
+    // that print (slow_square, greet, lifecycle_work) write each line to stdout with one
+    // write(2), ignoring errors. inherited_state (start methods) prints what a child inherited.
     static const TaskRegistry& builtins();
 
     void add(std::string name, TaskFunction fn);
@@ -32,5 +38,12 @@ private:
 
 // Naive trial division, as in the article.
 bool isPrime(std::int64_t n);
+
+// The start-methods lesson's module state, like a Python module's globals: 0 and unlocked in
+// every freshly started program. A fork child gets both as its parent left them (a lock that
+// another parent thread held stays held: that thread does not exist in the child); a spawned
+// or fork-server child does not. The task inherited_state reports what a child got.
+std::atomic<std::int64_t>& lessonGlobal();
+std::mutex& lessonLock();
 
 } // namespace poolscope

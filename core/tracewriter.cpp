@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_set>
 
@@ -52,10 +53,10 @@ TraceWriter::TraceWriter(const EventLog& log, const TraceMetadata& meta)
 std::string TraceWriter::build()
 {
     if (m_count) {
-        m_originNs = m_endNs = m_log.at(0).tNs;
+        m_originNs = m_endNs = m_log.timeAt(0);
         for (std::size_t i = 1; i < m_count; ++i) {
-            m_originNs = std::min(m_originNs, m_log.at(i).tNs);
-            m_endNs = std::max(m_endNs, m_log.at(i).tNs);
+            m_originNs = std::min(m_originNs, m_log.timeAt(i));
+            m_endNs = std::max(m_endNs, m_log.timeAt(i));
         }
     }
     collectNames();
@@ -215,22 +216,22 @@ TraceWriter::Entry TraceWriter::unfinishedTaskSlice(std::size_t start) const
 {
     const Event& s = m_log.at(start);
     // Ends where its worker was lost, else where it exited, else at the end of the trace.
-    auto firstAfter = [&](const auto& byWorker) -> const Event* {
+    auto firstAfter = [&](const auto& byWorker) -> std::optional<Event> {
         const auto it = byWorker.find(s.worker);
         if (it == byWorker.end())
-            return nullptr;
+            return std::nullopt;
         for (std::size_t i : it->second) {
-            if (i > start && m_log.at(i).tNs >= s.tNs)
-                return &m_log.at(i);
+            if (i > start && m_log.timeAt(i) >= s.tNs)
+                return m_log.at(i);
         }
-        return nullptr;
+        return std::nullopt;
     };
     std::int64_t endNs = m_endNs;
     std::string error = "the task had not finished when the trace ended";
-    if (const Event* lost = firstAfter(m_lost)) {
+    if (const auto lost = firstAfter(m_lost)) {
         endNs = lost->tNs;
         error = lost->text;
-    } else if (const Event* exited = firstAfter(m_exited)) {
+    } else if (const auto exited = firstAfter(m_exited)) {
         endNs = exited->tNs;
         error = "the worker exited (exitcode " + std::to_string(exited->a) +
                 ") before the task finished";

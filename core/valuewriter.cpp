@@ -1,5 +1,7 @@
 #include "valuewriter.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <msgpack.hpp>
 
@@ -81,10 +83,33 @@ ValueWriter& ValueWriter::write(const Value& v)
 
 ValueWriter& ValueWriter::writeList(std::span<const Value> items)
 {
+    if (items.size() >= kPackedIntsMin &&
+        std::all_of(items.begin(), items.end(), [](const Value& v) { return v.isInt(); })) {
+        // A list of ints (the common case: map over numbers) goes as one packed block, which
+        // the other side turns back into a list with one pass and no per-item parsing.
+        packInts(items.size(), [&](std::size_t i) { return items[i].asInt(); });
+        return *this;
+    }
     beginList(items.size());
     for (const auto& item : items)
         write(item);
     return *this;
+}
+
+template <typename Get> void ValueWriter::packInts(std::size_t n, const Get& get)
+{
+    static_assert(std::endian::native == std::endian::little, "packed ints are little-endian");
+    const std::size_t bytes = n * sizeof(std::int64_t);
+    if (bytes > 0xffffffffu)
+        throw WireError("list too large");
+    m_impl->packer.pack_ext(std::uint32_t(bytes), kPackedIntsExt);
+    Bytes& out = *m_impl->sink.out;
+    const std::size_t at = out.size();
+    out.resize(at + bytes);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t v = get(i);
+        std::memcpy(out.data() + at + i * sizeof v, &v, sizeof v);
+    }
 }
 
 ValueWriter& ValueWriter::writeInt(std::int64_t v)
@@ -95,6 +120,10 @@ ValueWriter& ValueWriter::writeInt(std::int64_t v)
 
 ValueWriter& ValueWriter::writeIntList(std::span<const std::int64_t> items)
 {
+    if (items.size() >= kPackedIntsMin) {
+        packInts(items.size(), [&](std::size_t i) { return items[i]; });
+        return *this;
+    }
     beginList(items.size());
     for (auto v : items)
         m_impl->packer.pack_int64(v);

@@ -32,6 +32,8 @@ public:
     ValueWriter& writeStr(std::string_view s);
 
 private:
+    template <typename Get> void packInts(std::size_t n, const Get& get);
+
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -45,10 +45,24 @@ Value fromObject(const msgpack::object& o, int depth)
         const auto& m = o.via.map;
         if (m.size != 1 || m.ptr[0].key.type != msgpack::type::STR ||
             m.ptr[0].key.via.str.size != 1 || m.ptr[0].key.via.str.ptr[0] != 't' ||
-            m.ptr[0].val.type != msgpack::type::ARRAY)
+            (m.ptr[0].val.type != msgpack::type::ARRAY && m.ptr[0].val.type != msgpack::type::EXT))
             throw WireError("malformed value: unexpected map");
-        Value inner = fromObject(m.ptr[0].val, depth + 1);
+        Value inner = fromObject(m.ptr[0].val, depth + 1); // a list (packed or not)
         return Value::tuple(std::move(inner.asList()));
+    }
+    case msgpack::type::EXT: {
+        const auto& ext = o.via.ext;
+        if (ext.type() != kPackedIntsExt || ext.size % sizeof(std::int64_t) != 0)
+            throw WireError("malformed value: unknown MessagePack extension");
+        const std::size_t n = ext.size / sizeof(std::int64_t);
+        Value::List l;
+        l.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::int64_t v;
+            std::memcpy(&v, ext.data() + i * sizeof v, sizeof v);
+            l.emplace_back(static_cast<long long>(v));
+        }
+        return Value(std::move(l));
     }
     default:
         throw WireError("malformed value: unsupported MessagePack type");
@@ -69,7 +83,8 @@ Value decodeValue(std::span<const std::uint8_t> bytes)
     try {
         std::size_t offset = 0;
         // Limits keep a hostile or corrupt frame from asking for absurd allocations.
-        const msgpack::unpack_limit limit(16u << 20, 1024, 16u << 20, 256u << 20, 1024, kMaxDepth);
+        const msgpack::unpack_limit limit(16u << 20, 1024, 16u << 20, 256u << 20, 256u << 20,
+                                          kMaxDepth); // array, map, str, bin, ext, depth
         msgpack::object_handle handle =
             msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
                             nullptr, nullptr, limit);

@@ -12,14 +12,17 @@ namespace poolscope {
 using Bytes = std::vector<std::uint8_t>;
 
 // The wire format: a frame is a little-endian u32 length followed by that many bytes of
-// MessagePack (via nlohmann::json). Values map to MessagePack's nil, bool, int, float64, str
-// and array; a tuple is a one-key map {"t": [...]}.
+// MessagePack (msgpack-cxx). Values map to MessagePack's nil, bool, int, float64, str and array;
+// a tuple is a one-key map {"t": [...]}; a list of at least kPackedIntsMin ints is an ext of
+// type kPackedIntsExt holding little-endian int64s (decoded back to the same list).
 struct WireError : std::runtime_error
 {
     using std::runtime_error::runtime_error;
 };
 
 constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
+constexpr std::int8_t kPackedIntsExt = 1;
+constexpr std::size_t kPackedIntsMin = 8;
 
 Bytes encodeValue(const Value& value);
 Value decodeValue(std::span<const std::uint8_t> bytes); // throws WireError

@@ -8,6 +8,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 #include <algorithm>
@@ -267,15 +268,28 @@ private slots:
                             "8", "--workers", "3", "--seed", "3", "--time-scale", "0.01",
                             "--start-method", method});
         QVERIFY2(r.exitCode == 0, qPrintable(r.describe()));
+        // The workers print "Task N finished in X.XXs -> N*N" to the same stdout, each before
+        // sending the result that the parent then prints.
+        static const QRegularExpression taskLine(R"(^Task (\d+) finished in \d+\.\d\ds -> (\d+)$)");
+        QList<qint64> printed;
         QList<qint64> got;
         for (const auto& line : r.outLines()) {
+            if (const auto m = taskLine.match(QString::fromUtf8(line)); m.hasMatch()) {
+                const qint64 n = m.captured(1).toLongLong();
+                QCOMPARE(m.captured(2).toLongLong(), n * n);
+                printed << n * n;
+                continue;
+            }
             QVERIFY2(line.startsWith("Got result: "), line.constData());
             bool ok = false;
             got << line.mid(12).toLongLong(&ok);
             QVERIFY2(ok, line.constData());
+            QVERIFY2(printed.contains(got.last()), qPrintable(r.describe()));
         }
         std::sort(got.begin(), got.end());
+        std::sort(printed.begin(), printed.end());
         QCOMPARE(got, (QList<qint64>{1, 4, 9, 16, 25, 36, 49, 64}));
+        QCOMPARE(printed, got);
     }
 
     // The other APIs print what their Python counterparts print.

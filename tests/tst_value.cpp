@@ -7,6 +7,7 @@
 
 #include <QTest>
 #include <fcntl.h>
+#include <limits>
 #include <unistd.h>
 
 using namespace poolscope;
@@ -62,6 +63,39 @@ private slots:
         QCOMPARE(decodeValue(bytes), v);
         QVERIFY(decodeValue(encodeValue(Value(2.0))).isFloat()); // a float stays a float
         QVERIFY(decodeValue(encodeValue(Value(2))).isInt());
+    }
+
+    // Lists of ints travel packed (a MessagePack ext); they come back as the same Values, and
+    // short or mixed lists stay plain arrays.
+    void packedIntLists()
+    {
+        Value::List ints;
+        for (long long i = -5; i < 300; ++i)
+            ints.emplace_back(i * i * (i % 2 ? -1 : 1));
+        ints.emplace_back(std::numeric_limits<long long>::min());
+        ints.emplace_back(std::numeric_limits<long long>::max());
+        const Bytes packed = encodeValue(Value(ints));
+        QCOMPARE(decodeValue(packed), Value(ints));
+        QVERIFY(packed.size() < ints.size() * 8 + 16); // one block, not 307 MessagePack ints
+
+        Value::List mixed = ints;
+        mixed[100] = Value(1.5);
+        QCOMPARE(decodeValue(encodeValue(Value(mixed))), Value(mixed));
+        const Value nested(Value::List{Value(ints), Value::tuple(ints), Value("x")});
+        QCOMPARE(decodeValue(encodeValue(nested)), nested);
+        const Value shortList(Value::List{1, 2, 3});
+        QCOMPARE(decodeValue(encodeValue(shortList)), shortList);
+
+        // A packed block whose size is not a multiple of 8, or an unknown extension, is refused.
+        Bytes bad = packed;
+        QCOMPARE(bad[0], std::uint8_t(0xc8)); // ext 16: size (2 bytes, big-endian), type, data
+        QCOMPARE(bad[3], std::uint8_t(kPackedIntsExt));
+        bad[2] = std::uint8_t(bad[2] - 1);
+        bad.pop_back();
+        QVERIFY_THROWS_EXCEPTION(WireError, decodeValue(bad));
+        Bytes unknown = packed;
+        unknown[3] = 7;
+        QVERIFY_THROWS_EXCEPTION(WireError, decodeValue(unknown));
     }
 
     void wireRejectsGarbage()
