@@ -1,7 +1,10 @@
 // poolscope: the command-line entry. A thin dispatcher: each subcommand lives in its own
 // class (poolscope_cli) so that the GUI can reuse it.
+#include "runoptions.h"
 #include "sandboxcommand.h"
 #include "sandboxoptions.h"
+#include "scenariocatalog.h"
+#include "scenariocommand.h"
 #include "usageerror.h"
 
 #include <csignal>
@@ -18,6 +21,10 @@ processes started by fork, spawn or forkserver, real pipes) with CPython's obser
 behaviour, every step recorded as a timestamped event.
 
 Commands:
+  list          list the article's examples (scenarios): id and title.
+  run ID        run one scenario headless: print what its Python program prints, then
+                one line per checked fact ("ok: parent counter stayed 0").
+                See `poolscope run --help`.
   pool          run one Pool call (map, starmap, map_async, imap, imap_unordered, apply,
                 apply_async) on a real pool and print what the equivalent Python program
                 prints; optionally write a trace of every event.
@@ -27,7 +34,8 @@ Options:
   -h, --help    show this help
   --version     print the version
 
-Exit status: 0 success, 1 the call raised or timed out, 2 bad arguments.
+Exit status: 0 success (run: every fact held), 1 the call raised or timed out (run: a
+fact did not hold), 2 bad arguments.
 )";
 
 } // namespace
@@ -67,7 +75,30 @@ int main(int argc, char** argv)
         }
         return SandboxCommand(std::move(options), std::cout, std::cerr).run();
     }
+    if (command == "list" || command == "run") {
+        const ScenarioCatalog catalog = ScenarioCatalog::article();
+        ScenarioCommand scenarios(catalog, std::cout, std::cerr);
+        if (command == "list") {
+            if (args.size() > 1) {
+                std::cerr << "poolscope list: unexpected argument '" << args[1] << "'\n";
+                return 2;
+            }
+            return scenarios.list();
+        }
+        RunOptions options;
+        try {
+            options = RunOptions::parse({args.begin() + 1, args.end()}, catalog);
+        } catch (const UsageError& e) {
+            std::cerr << "poolscope run: " << e.what() << '\n';
+            return 2;
+        }
+        if (options.help) {
+            std::cout << RunOptions::usage(catalog);
+            return 0;
+        }
+        return scenarios.run(options);
+    }
     std::cerr << "poolscope: unknown " << (command.starts_with("-") ? "option" : "command") << " '"
-              << command << "' (the command is `poolscope pool ...`; see `poolscope --help`)\n";
+              << command << "' (commands: list, run, pool; see `poolscope --help`)\n";
     return 2;
 }

@@ -1,5 +1,6 @@
 #include "sandboxoptions.h"
 
+#include "optionvalues.h"
 #include "usageerror.h"
 
 #include <algorithm>
@@ -19,66 +20,7 @@ constexpr double kMaxSeconds = 1'000'000;      // keeps every deadline far from 
 constexpr double kMaxTimeScale = 1000;
 constexpr std::int64_t kFirstPrimeCandidate = 10'000'019;
 
-std::string quoted(std::string_view s)
-{
-    return "'" + std::string(s) + "'";
-}
-
-template <class Int> std::optional<Int> toInteger(std::string_view s)
-{
-    Int v{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
-        return std::nullopt;
-    return v;
-}
-
-std::optional<double> toNumber(std::string_view s)
-{
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(v))
-        return std::nullopt;
-    return v;
-}
-
-std::int64_t integerAtLeast(std::string_view name, std::string_view value, std::int64_t min,
-                            std::int64_t max = std::numeric_limits<std::int64_t>::max())
-{
-    const auto v = toInteger<std::int64_t>(value);
-    if (!v || *v < min) {
-        throw UsageError(std::string(name) + " must be an integer >= " + std::to_string(min) +
-                         ", got " + quoted(value));
-    }
-    if (*v > max) {
-        throw UsageError(std::string(name) + " must be at most " + std::to_string(max) + ", got " +
-                         quoted(value));
-    }
-    return *v;
-}
-
-double numberAtLeast(std::string_view name, std::string_view value, double min, bool inclusive,
-                     double max)
-{
-    const auto v = toNumber(value);
-    if (!v || *v < min || (!inclusive && *v == min)) {
-        throw UsageError(std::string(name) + " must be a number " + (inclusive ? ">= " : "> ") +
-                         std::to_string(int(min)) + ", got " + quoted(value));
-    }
-    if (*v > max) {
-        throw UsageError(std::string(name) + " must be at most " +
-                         std::to_string(static_cast<long long>(max)) + ", got " + quoted(value));
-    }
-    return *v;
-}
-
-std::string joined(const std::vector<std::string>& names)
-{
-    std::string out;
-    for (const auto& n : names)
-        out += (out.empty() ? "" : ", ") + n;
-    return out;
-}
+using namespace optionvalues;
 
 std::vector<std::string> apiNames()
 {
@@ -194,11 +136,6 @@ const OptionSpec* findOption(std::string_view name)
     return nullptr;
 }
 
-bool isHelp(std::string_view arg)
-{
-    return arg == "--help" || arg == "-h";
-}
-
 std::string formatNumber(double d)
 {
     return Value(d).repr();
@@ -223,31 +160,12 @@ SandboxOptions SandboxOptions::parse(const std::vector<std::string>& args)
     }
 
     std::set<std::string_view> seen;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (!arg.starts_with("--") || arg == "--")
-            throw UsageError("unexpected argument " + quoted(arg) + " (options start with --)");
-        std::string_view name = arg;
-        std::string_view value;
-        bool inlineValue = false;
-        if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-            name = arg.substr(0, eq);
-            value = arg.substr(eq + 1);
-            inlineValue = true;
-        }
+    const auto pairs = splitOptions(
+        args, [](std::string_view name) { return findOption(name) != nullptr; },
+        [](std::string_view) { return false; });
+    for (const auto& [name, value] : pairs) {
         const OptionSpec* spec = findOption(name);
-        if (!spec)
-            throw UsageError("unknown option " + quoted(name));
-        if (!inlineValue) {
-            // "--func --items 5": the next word is an option, not a value.
-            if (i + 1 >= args.size() || std::string_view(args[i + 1]).starts_with("--"))
-                throw UsageError(std::string(name) + " needs a value");
-            value = args[++i];
-        }
-        if (value.empty())
-            throw UsageError(std::string(name) + " needs a value");
-        if (!seen.insert(spec->name).second)
-            throw UsageError(std::string(name) + " is given more than once");
+        seen.insert(spec->name);
         spec->set(o, name, value);
     }
 

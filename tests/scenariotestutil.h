@@ -1,0 +1,115 @@
+#pragma once
+
+#include "console.h"
+#include "pool.h"
+#include "processprobe.h"
+#include "scenariocatalog.h"
+#include "scenariorun.h"
+
+#include <QtTest>
+#include <memory>
+#include <string>
+#include <vector>
+
+// Test fixture code for the scenario tests (header-only, not a source of another folder): runs
+// a scenario of the catalog in this process and keeps what it printed and checked.
+namespace scenariotest {
+
+struct Outcome
+{
+    bool held = false;
+    std::vector<poolscope::FactResult> facts;
+    std::vector<std::string> notes;
+    std::vector<std::string> main;             // the parent's lines
+    std::vector<std::string> child;            // the children's lines
+    std::vector<poolscope::ConsoleLine> lines; // everything, in console order
+    std::shared_ptr<poolscope::EventLog> log;
+
+    // Every fact's verdict on one line, for QVERIFY2 messages.
+    std::string describe() const
+    {
+        std::string s;
+        for (const auto& f : facts)
+            s += (f.held ? "[ok] " : "[FAILED] ") + f.fact +
+                 (f.detail.empty() ? "" : " (" + f.detail + ")") + "; ";
+        return s;
+    }
+    bool hasFact(const std::string& text) const
+    {
+        for (const auto& f : facts) {
+            if (f.fact.find(text) != std::string::npos)
+                return true;
+        }
+        return false;
+    }
+};
+
+inline Outcome run(const std::string& id, poolscope::ScenarioParams params)
+{
+    const auto catalog = poolscope::ScenarioCatalog::article();
+    const poolscope::Scenario* scenario = catalog.find(id);
+    if (!scenario)
+        qFatal("unknown scenario %s", id.c_str());
+    poolscope::Console console;
+    Outcome o;
+    {
+        poolscope::ScenarioRun run(*scenario, std::move(params), console);
+        o.held = run.execute();
+        o.facts = run.facts();
+        o.notes = run.notes();
+        o.log = run.log();
+    }
+    o.main = console.texts(poolscope::ConsoleLine::Source::Main);
+    o.child = console.texts(poolscope::ConsoleLine::Source::Child);
+    o.lines = console.lines();
+    return o;
+}
+
+// No descriptor and no process left behind by a test: take the baseline in init(), check it in
+// cleanup().
+class Hygiene
+{
+public:
+    void baseline()
+    {
+        m_fds = probe::openFdCount();
+        m_descendants = probe::descendants().size();
+    }
+    void check() const
+    {
+        QCOMPARE(probe::openFdCount(), m_fds);
+        std::size_t left = probe::descendants().size();
+        for (int i = 0; i < 200 && left != m_descendants; ++i) {
+            QTest::qWait(10); // a forkserver child is reaped by the server, asynchronously
+            left = probe::descendants().size();
+        }
+        QCOMPARE(left, m_descendants);
+        for (const auto& p : probe::descendants())
+            QVERIFY2(p.state != 'Z', "zombie left behind");
+    }
+    // The fork server lives as long as the process, like CPython's: start it before the baseline.
+    static void startForkServer()
+    {
+        poolscope::PoolOptions o;
+        o.processes = 1;
+        o.method = poolscope::StartMethod::ForkServer;
+        poolscope::Pool warm(o);
+        warm.map("square", {3});
+    }
+
+private:
+    int m_fds = 0;
+    std::size_t m_descendants = 0;
+};
+
+inline void addStartMethodRows()
+{
+    QTest::addColumn<poolscope::StartMethod>("method");
+    QTest::newRow("fork") << poolscope::StartMethod::Fork;
+    QTest::newRow("spawn") << poolscope::StartMethod::Spawn;
+    QTest::newRow("forkserver") << poolscope::StartMethod::ForkServer;
+}
+
+} // namespace scenariotest
+
+Q_DECLARE_METATYPE(poolscope::StartMethod)
