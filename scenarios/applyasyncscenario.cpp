@@ -67,12 +67,7 @@ std::vector<ParameterSpec> ApplyAsyncScenario::parameters() const
 void ApplyAsyncScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.api = "apply_async";
-    meta.func = "slow_square";
-    meta.items = 1;
-    meta.workers = workers;
-    meta.chunksize = 1;
+    run.describeMainCall("slow_square", 1, workers, 1, "apply_async");
 
     PoolOptions options = run.poolOptions(workers);
     options.taskOptions.delayMin = kTaskSeconds;

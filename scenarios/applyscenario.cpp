@@ -39,12 +39,7 @@ std::vector<ParameterSpec> ApplyScenario::parameters() const
 void ApplyScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.api = "apply";
-    meta.func = "cube";
-    meta.items = 1;
-    meta.workers = workers;
-    meta.chunksize = 1;
+    run.describeMainCall("cube", 1, workers, 1, "apply");
 
     Pool pool(run.poolOptions(workers));
     const std::size_t before = run.log()->size();

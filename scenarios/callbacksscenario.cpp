@@ -60,12 +60,7 @@ std::vector<ParameterSpec> CallbacksScenario::parameters() const
 void CallbacksScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.api = "apply_async";
-    meta.func = "work";
-    meta.items = kTasks;
-    meta.workers = workers;
-    meta.chunksize = 1;
+    run.describeMainCall("work", kTasks, workers, 1, "apply_async");
 
     articleExample(run, workers);
     if (run.cancelled())

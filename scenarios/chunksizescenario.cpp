@@ -141,11 +141,8 @@ std::vector<ParameterSpec> ChunksizeScenario::parameters() const
 void ChunksizeScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.func = "square";
-    meta.items = kTinyCount;
-    meta.workers = workers;
-    meta.chunksize = Pool::defaultChunksize(kTinyCount, workers);
+    run.describeMainCall("square", kTinyCount, workers,
+                         Pool::defaultChunksize(kTinyCount, workers));
 
     // --- tiny tasks: squaring is nothing, the messages are everything ---
     Value::List numbers;

@@ -406,11 +406,7 @@ std::vector<ParameterSpec> ComparisonScenario::parameters() const
 void ComparisonScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.func = "slow_square";
-    meta.items = std::int64_t(kItems.size());
-    meta.workers = workers;
-    meta.chunksize = 1;
+    run.describeMainCall("slow_square", std::int64_t(kItems.size()), workers, 1);
 
     startMethodsPart(run);
     if (run.cancelled())

@@ -123,11 +123,7 @@ void CounterRaceScenario::run(ScenarioRun& run) const
 {
     const int n = run.workers();
     const std::int64_t total = n * kIncrements;
-    auto& meta = run.traceMetadata();
-    meta.func = "bump";
-    meta.items = kIncrements;
-    meta.workers = n;
-    meta.chunksize = 0;
+    run.describeMainCall("bump", kIncrements, n, 0);
 
     // 1. Threads without a lock, several trials: how many updates are lost varies.
     run.print("--- threads without a lock: " + std::to_string(n) + " x " +

@@ -210,12 +210,8 @@ void ImapVsUnorderedScenario::run(ScenarioRun& run) const
 {
     const int workers = run.workers();
     const int chunksize = run.chunksize().value_or(1);
-    auto& meta = run.traceMetadata();
-    meta.api = "imap, imap_unordered";
-    meta.func = "slow_square";
-    meta.items = std::int64_t(kItems.size());
-    meta.workers = workers;
-    meta.chunksize = chunksize;
+    run.describeMainCall("slow_square", std::int64_t(kItems.size()), workers, chunksize,
+                         "imap, imap_unordered");
 
     const ImapPass ordered = runPass(run, true, workers, chunksize);
     if (!ordered.complete)

@@ -71,7 +71,7 @@ void OutputCapture::sync()
                       [&] { return m_syncSeen >= mine || m_readerDone; });
 }
 
-void OutputCapture::emit(std::string& pending, bool all)
+void OutputCapture::emitLines(std::string& pending, bool all)
 {
     std::size_t start = 0;
     for (;;) {
@@ -131,7 +131,7 @@ void OutputCapture::readLoop()
             const ssize_t got = ::read(m_readFd, buf, sizeof buf);
             if (got > 0) {
                 pending.append(buf, std::size_t(got));
-                emit(pending, false);
+                emitLines(pending, false);
                 continue;
             }
             if (got < 0 && errno == EINTR)
@@ -139,7 +139,7 @@ void OutputCapture::readLoop()
             break; // EOF: every writer closed its end
         }
     }
-    emit(pending, true);
+    emitLines(pending, true);
     std::lock_guard lock(m_syncMutex);
     m_readerDone = true;
     m_synced.notify_all();

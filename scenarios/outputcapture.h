@@ -38,7 +38,7 @@ public:
 
 private:
     void readLoop();
-    void emit(std::string& pending, bool all);
+    void emitLines(std::string& pending, bool all);
 
     Console& m_console;
     int m_readFd = -1;

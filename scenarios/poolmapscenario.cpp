@@ -26,10 +26,7 @@ void PoolMapScenario::run(ScenarioRun& run) const
     const int expectedChunksize =
         chunksize.value_or(Pool::defaultChunksize(numbers.size(), workers));
 
-    auto& meta = run.traceMetadata();
-    meta.func = "square";
-    meta.items = std::int64_t(numbers.size());
-    meta.chunksize = expectedChunksize;
+    run.describeMainCall("square", std::int64_t(numbers.size()), run.workers(), expectedChunksize);
 
     Value::List results;
     int job = -1;

@@ -55,11 +55,8 @@ void PrimeTestingScenario::run(ScenarioRun& run) const
     // --- the article's program: four numbers, one worker per CPU ---
     const Value::List numbers{10'000'019, 10'000'079, 10'000'091, 10'000'099};
     const int workers = run.workers();
-    auto& meta = run.traceMetadata();
-    meta.func = "is_prime";
-    meta.items = std::int64_t(numbers.size());
-    meta.workers = workers;
-    meta.chunksize = Pool::defaultChunksize(numbers.size(), workers);
+    run.describeMainCall("is_prime", std::int64_t(numbers.size()), workers,
+                         Pool::defaultChunksize(numbers.size(), workers));
 
     Value::List verdicts;
     double elapsed = 0;

@@ -78,11 +78,7 @@ std::vector<ParameterSpec> ProcessLifecycleScenario::parameters() const
 
 void ProcessLifecycleScenario::run(ScenarioRun& run) const
 {
-    auto& meta = run.traceMetadata();
-    meta.func = "lifecycle_work";
-    meta.items = 2;
-    meta.workers = 2;
-    meta.chunksize = 0;
+    run.describeMainCall("lifecycle_work", 2, 2, 0);
 
     const TaskOptions options = run.taskOptions();
     const bool aliveIsAFact = 1.0 * run.timeScale() >= kMinSleepForAliveFacts;

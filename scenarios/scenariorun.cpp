@@ -141,6 +141,17 @@ bool ScenarioRun::sleep(double seconds)
     return !cancelled();
 }
 
+void ScenarioRun::describeMainCall(std::string func, std::int64_t items, int workers, int chunksize,
+                                   std::string api)
+{
+    m_trace.func = std::move(func);
+    m_trace.items = items;
+    m_trace.workers = workers;
+    m_trace.chunksize = chunksize;
+    if (!api.empty())
+        m_trace.api = std::move(api);
+}
+
 void ScenarioRun::check(bool held, std::string fact, std::string detail)
 {
     m_facts.push_back(FactResult{std::move(fact), held, std::move(detail)});

@@ -73,8 +73,10 @@ public:
     const std::vector<std::string>& notes() const { return m_notes; }
     bool allFactsHeld() const;
 
-    // What a trace of this run says about it; the scenario fills api, func, items, workers and
-    // chunksize for its main call.
+    // What a trace of this run says about it: the scenario describes its main call (api: the
+    // Pool method, or empty to keep the scenario's id).
+    void describeMainCall(std::string func, std::int64_t items, int workers, int chunksize,
+                          std::string api = {});
     TraceMetadata& traceMetadata() { return m_trace; }
     const TraceMetadata& traceMetadata() const { return m_trace; }
 

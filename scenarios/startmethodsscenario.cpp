@@ -304,12 +304,8 @@ std::vector<ParameterSpec> StartMethodsScenario::parameters() const
 
 void StartMethodsScenario::run(ScenarioRun& run) const
 {
-    auto& meta = run.traceMetadata();
-    meta.func = "greet";
-    meta.items = 3;
-    meta.workers = 1;
-    meta.chunksize = 0;
-    meta.startMethod = "spawn, fork, forkserver"; // all three, one after the other
+    run.describeMainCall("greet", 3, 1, 0);
+    run.traceMetadata().startMethod = "spawn, fork, forkserver"; // all three, one after the other
 
     ProcessEventRecorder recorder(run.log());
     greetUnderEachMethod(run, recorder);

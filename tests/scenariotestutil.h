@@ -1,8 +1,8 @@
 #pragma once
 
 #include "console.h"
+#include "hygiene.h"
 #include "pool.h"
-#include "processprobe.h"
 #include "scenariocatalog.h"
 #include "scenariorun.h"
 
@@ -65,29 +65,10 @@ inline Outcome run(const std::string& id, poolscope::ScenarioParams params)
     return o;
 }
 
-// No descriptor and no process left behind by a test: take the baseline in init(), check it in
-// cleanup().
-class Hygiene
+// The hygiene checks (hygiene.h), and the fork server started before the first baseline.
+class Hygiene : public ::Hygiene
 {
 public:
-    void baseline()
-    {
-        m_fds = probe::openFdCount();
-        m_descendants = probe::descendants().size();
-    }
-    void check() const
-    {
-        QCOMPARE(probe::openFdCount(), m_fds);
-        std::size_t left = probe::descendants().size();
-        for (int i = 0; i < 200 && left != m_descendants; ++i) {
-            QTest::qWait(10); // a forkserver child is reaped by the server, asynchronously
-            left = probe::descendants().size();
-        }
-        QCOMPARE(left, m_descendants);
-        for (const auto& p : probe::descendants())
-            QVERIFY2(p.state != 'Z', "zombie left behind");
-    }
-    // The fork server lives as long as the process, like CPython's: start it before the baseline.
     static void startForkServer()
     {
         poolscope::PoolOptions o;
@@ -96,10 +77,6 @@ public:
         poolscope::Pool warm(o);
         warm.map("square", {3});
     }
-
-private:
-    int m_fds = 0;
-    std::size_t m_descendants = 0;
 };
 
 inline void addStartMethodRows()

@@ -3,10 +3,10 @@
 // (greet, lifecycle_work, slow_square) print what the article shows. After the parent closes its
 // write end and everything is joined, the pipe reaches EOF: no child, worker or fork server kept
 // a copy. Every test leaves no descriptor and no process behind.
+#include "hygiene.h"
 #include "pool.h"
 #include "poolerror.h"
 #include "processerror.h"
-#include "processprobe.h"
 #include "processtestutil.h"
 
 #include <QRegularExpression>
@@ -97,8 +97,7 @@ class TestChildOutput : public QObject
 {
     Q_OBJECT
 
-    int m_baselineFds = 0;
-    std::size_t m_baselineDescendants = 0;
+    Hygiene m_hygiene;
 
 private slots:
     void initTestCase()
@@ -107,24 +106,9 @@ private slots:
         QCOMPARE(pt::warmUp(int(StartMethod::ForkServer)), std::optional<int>(0));
     }
 
-    void init()
-    {
-        m_baselineFds = probe::openFdCount();
-        m_baselineDescendants = probe::descendants().size();
-    }
+    void init() { m_hygiene.baseline(); }
 
-    void cleanup()
-    {
-        QCOMPARE(probe::openFdCount(), m_baselineFds);
-        std::size_t left = probe::descendants().size();
-        for (int i = 0; i < 200 && left != m_baselineDescendants; ++i) {
-            QTest::qWait(10); // a forkserver child is reaped by the server, asynchronously
-            left = probe::descendants().size();
-        }
-        QCOMPARE(left, m_baselineDescendants);
-        for (const auto& p : probe::descendants())
-            QVERIFY2(p.state != 'Z', "zombie left behind");
-    }
+    void cleanup() { m_hygiene.check(); }
 
     // The article's start-method example: the line lands in the pipe, not on our stdout.
     void greetGoesToThePipe_data() { pt::addMethodRows(); }

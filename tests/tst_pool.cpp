@@ -2,9 +2,9 @@
 // (shared/reference/cpython-semantics.md, section 9 lists CPython's own checks), for each start
 // method, on real worker processes.
 #include "eventlog.h"
+#include "hygiene.h"
 #include "pool.h"
 #include "poolerror.h"
-#include "processprobe.h"
 #include "taskerror.h"
 
 #include <QTest>
@@ -70,8 +70,7 @@ class TestPool : public QObject
 {
     Q_OBJECT
 
-    int m_baselineFds = 0;
-    std::size_t m_baselineDescendants = 0;
+    Hygiene m_hygiene;
 
     void addMethods()
     {
@@ -90,25 +89,10 @@ private slots:
         QCOMPARE(warm.map("square", {3}), Value::List{9});
     }
 
-    void init()
-    {
-        m_baselineFds = probe::openFdCount();
-        m_baselineDescendants = probe::descendants().size();
-    }
+    void init() { m_hygiene.baseline(); }
 
     // Every test leaves no process and no descriptor behind.
-    void cleanup()
-    {
-        QCOMPARE(probe::openFdCount(), m_baselineFds);
-        std::size_t left = probe::descendants().size();
-        for (int i = 0; i < 200 && left != m_baselineDescendants; ++i) {
-            QTest::qWait(10); // a forkserver child is reaped by the server, asynchronously
-            left = probe::descendants().size();
-        }
-        QCOMPARE(left, m_baselineDescendants);
-        for (const auto& p : probe::descendants())
-            QVERIFY2(p.state != 'Z', "zombie left behind");
-    }
+    void cleanup() { m_hygiene.check(); }
 
     void defaultChunksize_data()
     {
