@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "scenariorun.h"
+#include "texttable.h"
 
 #include <charconv>
 #include <optional>
@@ -15,19 +16,6 @@ namespace {
 // The article's square sleeps 2 s: slow_square with its delay range pinned to [2, 2].
 constexpr double kTaskSeconds = 2.0;
 constexpr double kPollSeconds = 0.5;
-
-// A measured duration, readable at any size; locale-independent (a Qt parent may have set a
-// locale with a decimal comma).
-std::string duration(std::int64_t ns)
-{
-    if (ns < 1'000'000)
-        return std::to_string(ns / 1000) + " µs";
-    const bool ms = ns < 1'000'000'000;
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, double(ns) / (ms ? 1e6 : 1e9),
-                                 std::chars_format::fixed, ms ? 1 : 2);
-    return std::string(buf, r.ptr) + (ms ? " ms" : " s");
-}
 
 std::int64_t scaledNs(const ScenarioRun& run, double seconds)
 {
@@ -99,9 +87,9 @@ void ApplyAsyncScenario::blockingGet(ScenarioRun& run, Pool& pool) const
     run.check(value == Value(25), "get() returned 25", "got " + value.repr());
     run.check(finishedBy(*run.log(), result->job(), gotNs),
               "get() returned only after the worker had finished the task");
-    run.note("apply_async returned after " + duration(returnedNs - calledNs) +
-             "; get() then blocked for " + duration(gotNs - getNs) + " (the task sleeps " +
-             duration(scaledNs(run, kTaskSeconds)) + ")");
+    run.note("apply_async returned after " + TextTable::duration(returnedNs - calledNs) +
+             "; get() then blocked for " + TextTable::duration(gotNs - getNs) +
+             " (the task sleeps " + TextTable::duration(scaledNs(run, kTaskSeconds)) + ")");
 }
 
 void ApplyAsyncScenario::pollingLoop(ScenarioRun& run, Pool& pool) const
@@ -132,10 +120,11 @@ void ApplyAsyncScenario::pollingLoop(ScenarioRun& run, Pool& pool) const
     run.check(result->successful(), "successful() was True once ready() was");
     const auto finished = taskFinished(*run.log(), result->job());
     run.note("ready() answered False " + std::to_string(notReady) + " time" +
-             (notReady == 1 ? "" : "s") + ", once every " + duration(scaledNs(run, kPollSeconds)) +
-             ", then True " + duration(trueAnsweredNs - submitNs) +
+             (notReady == 1 ? "" : "s") + ", once every " +
+             TextTable::duration(scaledNs(run, kPollSeconds)) + ", then True " +
+             TextTable::duration(trueAnsweredNs - submitNs) +
              " after apply_async; the worker had finished the task " +
-             (finished ? duration(finished->tNs - submitNs) : std::string("?")) +
+             (finished ? TextTable::duration(finished->tNs - submitNs) : std::string("?")) +
              " after apply_async");
 }
 
@@ -157,8 +146,8 @@ void ApplyAsyncScenario::waitThenGet(ScenarioRun& run, Pool& pool) const
     run.check(finishedBy(*run.log(), result->job(), waitedNs),
               "wait() returned only after the worker had finished the task");
     run.check(value == Value(25), "get() after wait() returned 25", "got " + value.repr());
-    run.note("wait() blocked for " + duration(waitedNs - waitNs) +
-             " and returned nothing; get() then took " + duration(gotNs - waitedNs));
+    run.note("wait() blocked for " + TextTable::duration(waitedNs - waitNs) +
+             " and returned nothing; get() then took " + TextTable::duration(gotNs - waitedNs));
 }
 
 } // namespace poolscope

@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "scenariorun.h"
+#include "texttable.h"
 
 #include <charconv>
 #include <optional>
@@ -10,22 +11,7 @@
 
 namespace poolscope {
 
-namespace {
-
-// A measured duration, readable at any size; locale-independent (a Qt parent may have set a
-// locale with a decimal comma).
-std::string duration(std::int64_t ns)
-{
-    if (ns < 1'000'000)
-        return std::to_string(ns / 1000) + " µs";
-    const bool ms = ns < 1'000'000'000;
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, double(ns) / (ms ? 1e6 : 1e9),
-                                 std::chars_format::fixed, ms ? 1 : 2);
-    return std::string(buf, r.ptr) + (ms ? " ms" : " s");
-}
-
-} // namespace
+namespace {} // namespace
 
 std::vector<ParameterSpec> ApplyScenario::parameters() const
 {
@@ -80,8 +66,9 @@ void ApplyScenario::run(ScenarioRun& run) const
 
     if (finished.size() == 1 && started) {
         const Event& f = finished.front();
-        run.note("apply blocked the main process for " + duration(returnedNs - calledNs) +
-                 "; cube(5) itself ran for " + duration(f.tNs - started->tNs) + " in worker " +
+        run.note("apply blocked the main process for " +
+                 TextTable::duration(returnedNs - calledNs) + "; cube(5) itself ran for " +
+                 TextTable::duration(f.tNs - started->tNs) + " in worker " +
                  std::to_string(f.worker) + " (pid " + std::to_string(f.pid) +
                  "), the rest is sending the task and the result through the pipes");
     }

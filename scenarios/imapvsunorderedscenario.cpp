@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "pool.h"
 #include "scenariorun.h"
+#include "texttable.h"
 
 #include <algorithm>
 #include <charconv>
@@ -16,17 +17,9 @@ namespace {
 
 const Value::List kItems{1, 2, 3, 4, 5};
 
-// Locale-independent fixed-point text (a Qt parent may have set a locale with a decimal comma).
-std::string fixed(double x, int digits = 2)
-{
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, digits);
-    return std::string(buf, r.ptr);
-}
-
 std::string secondsSince(std::int64_t fromNs, std::int64_t toNs)
 {
-    return fixed(double(toNs - fromNs) / 1e9) + " s";
+    return TextTable::fixed(double(toNs - fromNs) / 1e9, 2) + " s";
 }
 
 template <typename T> std::string joined(const std::vector<T>& v)
@@ -113,7 +106,7 @@ void noteTimings(ScenarioRun& run, const ImapPass& ordered, const ImapPass& unor
                  const JobEvents& o, const JobEvents& u, int chunksize, const std::string& delays)
 {
     run.note("delays for seed " + std::to_string(run.seed()) + ", before the time scale (" +
-             fixed(run.timeScale()) + "): " + delays);
+             TextTable::fixed(run.timeScale(), 2) + "): " + delays);
     const auto orderedFinish = finishOrder(o, chunksize);
     const auto unorderedFinish = finishOrder(u, chunksize);
     run.note(std::string(chunksize > 1 ? "tasks finished, chunk by chunk," : "tasks finished") +
@@ -271,7 +264,8 @@ void ImapVsUnorderedScenario::run(ScenarioRun& run) const
         sameDelays = sameDelays && a != o.finished.end() && b != u.finished.end() &&
                      std::abs(a->second.delay - expected) < 1e-9 &&
                      std::abs(b->second.delay - expected) < 1e-9;
-        delays += (t ? ", " : "") + std::to_string(t + 1) + ": " + fixed(expected) + " s";
+        delays +=
+            (t ? ", " : "") + std::to_string(t + 1) + ": " + TextTable::fixed(expected, 2) + " s";
     }
     run.check(sameDelays,
               "both passes drew the same seeded delays for tasks 1..5 (seed " +

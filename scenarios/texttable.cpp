@@ -64,6 +64,14 @@ std::string TextTable::line(std::size_t row) const
     return row < m_rows.size() ? render(m_rows[row]) : std::string();
 }
 
+std::string TextTable::duration(std::int64_t ns)
+{
+    if (ns < 1'000'000)
+        return std::to_string(ns / 1000) + " µs";
+    const bool ms = ns < 1'000'000'000;
+    return fixed(double(ns) / (ms ? 1e6 : 1e9), ms ? 1 : 2) + (ms ? " ms" : " s");
+}
+
 std::string TextTable::fixed(double value, int decimals)
 {
     char buf[64];

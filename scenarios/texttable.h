@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ public:
 
     // Python's f"{value:.{decimals}f}", independent of the locale.
     static std::string fixed(double value, int decimals);
+    // A measured duration, readable at any size: "250 µs", "12.5 ms", "1.50 s".
+    static std::string duration(std::int64_t ns);
     // 10000 -> "10,000", as Python's f"{value:,}".
     static std::string grouped(long long value);
 

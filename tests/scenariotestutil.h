@@ -79,6 +79,17 @@ public:
     }
 };
 
+// The position of the first console line with exactly this text (lines.size() when none).
+inline std::size_t indexOf(const std::vector<poolscope::ConsoleLine>& lines,
+                           const std::string& text)
+{
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].text == text)
+            return i;
+    }
+    return lines.size();
+}
+
 inline void addStartMethodRows()
 {
     QTest::addColumn<poolscope::StartMethod>("method");

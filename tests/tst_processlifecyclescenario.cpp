@@ -24,15 +24,6 @@ const std::vector<std::string> kMainLines{
     "After join(): alive? False exitcode: 0",
 };
 
-std::size_t indexOf(const std::vector<ConsoleLine>& lines, const std::string& text)
-{
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (lines[i].text == text)
-            return i;
-    }
-    return lines.size();
-}
-
 } // namespace
 
 class TestProcessLifecycleScenario : public QObject
@@ -89,9 +80,11 @@ private slots:
         }
         QCOMPARE(pidOf.size(), std::size_t(3));
         QCOMPARE(doneAt.size(), std::size_t(3));
-        const std::size_t exitCodes = indexOf(o.lines, "Exit codes: 0 0");
-        const std::size_t finalJoin = indexOf(o.lines, "After join(): alive? False exitcode: 0");
-        const std::size_t timeoutHeader = indexOf(o.lines, "--- join with a timeout ---");
+        const std::size_t exitCodes = scenariotest::indexOf(o.lines, "Exit codes: 0 0");
+        const std::size_t finalJoin =
+            scenariotest::indexOf(o.lines, "After join(): alive? False exitcode: 0");
+        const std::size_t timeoutHeader =
+            scenariotest::indexOf(o.lines, "--- join with a timeout ---");
         for (const auto& [name, at] : startAt) {
             QVERIFY(at < doneAt[name]);
             if (name == "Worker-3") {

@@ -22,15 +22,6 @@ std::vector<std::string> words(const std::string& line)
     return out;
 }
 
-std::size_t indexOf(const std::vector<ConsoleLine>& lines, const std::string& text)
-{
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-        if (lines[i].text == text)
-            return i;
-    }
-    return lines.size();
-}
-
 } // namespace
 
 class TestStartMethodsScenario : public QObject
@@ -76,7 +67,7 @@ private slots:
             {"--- forkserver ---", "Worker received 123"}};
         std::size_t previous = 0;
         for (const auto& [header, greeting] : greetings) {
-            const std::size_t at = indexOf(o.lines, header);
+            const std::size_t at = scenariotest::indexOf(o.lines, header);
             QVERIFY(at + 1 < o.lines.size());
             QVERIFY(at >= previous);
             QCOMPARE(o.lines[at + 1].text, greeting);
@@ -140,8 +131,8 @@ private slots:
         QVERIFY2(
             m[17].starts_with("forkserver: PicklingError: Can't pickle the target of Lambda: "),
             m[17].c_str());
-        QVERIFY(indexOf(o.lines, "The lambda ran in the fork child") <
-                indexOf(o.lines, "fork: started, exit code 0"));
+        QVERIFY(scenariotest::indexOf(o.lines, "The lambda ran in the fork child") <
+                scenariotest::indexOf(o.lines, "fork: started, exit code 0"));
 
         // The run left the lesson state as it found it: global 0, lock free.
         QCOMPARE(lessonGlobal().load(), std::int64_t(0));
