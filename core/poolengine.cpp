@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 namespace poolscope {
@@ -62,19 +61,21 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
     if (m_options.record)
         m_log = m_options.log ? m_options.log : std::make_shared<EventLog>();
 
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
-        sysFail("socketpair");
-    m_queueSend = pair[0];
-    m_queueRecv = pair[1];
-    ::shutdown(m_queueSend, SHUT_RD);
-    m_feederWake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    try {
+        m_queue = TaskQueue::create();
+    } catch (const std::exception& e) {
+        throw PoolError("OSError", e.what());
+    }
+    int lifeline[2];
+    if (::pipe2(lifeline, O_CLOEXEC) != 0)
+        sysFail("pipe2");
+    m_lifelineRead = lifeline[0];
+    m_lifelineWrite = lifeline[1];
     m_resultWake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (m_feederWake < 0 || m_resultWake < 0) {
+    if (m_resultWake < 0) {
         const int err = errno;
-        for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
-            if (fd >= 0)
-                ::close(fd);
+        ::close(m_lifelineRead);
+        ::close(m_lifelineWrite);
         errno = err;
         sysFail("eventfd");
     }
@@ -96,7 +97,7 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
         m_state = State::Terminate;
         wake(m_resultWake);
         m_resultThread.join();
-        for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
+        for (int fd : {m_lifelineRead, m_lifelineWrite, m_resultWake})
             ::close(fd);
         throw;
     }
@@ -107,7 +108,7 @@ PoolEngine::~PoolEngine()
 {
     terminate();
     join();
-    for (int fd : {m_queueSend, m_queueRecv, m_feederWake, m_resultWake})
+    for (int fd : {m_lifelineRead, m_lifelineWrite, m_resultWake})
         ::close(fd);
 }
 
@@ -333,7 +334,7 @@ void PoolEngine::terminate()
         std::lock_guard lock(m_feedMutex);
     }
     m_feedCv.notify_all();
-    wake(m_feederWake);
+    m_queue.wakeWriter(); // a feeder waiting for room checks the state
     wake(m_resultWake);
 }
 
@@ -401,74 +402,45 @@ void PoolEngine::feederLoop()
     }
 }
 
+void PoolEngine::recordSubmitted(const Pending& p, std::int64_t tNs) const
+{
+    if (p.stop)
+        return;
+    Event e;
+    e.tNs = tNs;
+    e.kind = EventKind::ChunkSubmitted;
+    e.job = p.job;
+    e.chunk = p.chunk;
+    e.task = p.first;
+    e.a = p.first;
+    e.b = p.last;
+    record(std::move(e));
+}
+
 std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
 {
-    const std::int64_t t = monotonicNs(); // before the send: a worker may take it at once
-    const std::size_t sent = trySendSome(pending);
-    for (std::size_t i = 0; i < sent; ++i) {
-        const Pending& p = pending[i];
-        if (p.stop)
-            continue;
-        Event e;
-        e.tNs = t;
-        e.kind = EventKind::ChunkSubmitted;
-        e.job = p.job;
-        e.chunk = p.chunk;
-        e.task = p.first;
-        e.a = p.first;
-        e.b = p.last;
-        record(std::move(e));
+    std::size_t sent = 0;
+    for (const Pending& p : pending) {
+        const std::int64_t t = monotonicNs(); // before the push: a worker may take it at once
+        if (!m_queue.tryPush(p.message.bytes))
+            break;
+        recordSubmitted(p, t);
+        ++sent;
     }
     return sent;
 }
 
 bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 {
-    std::size_t done = 0;
-    while (done < batch.size()) {
-        const std::size_t sent = sendAvailable(std::span<Pending>(batch).subspan(done));
-        done += sent;
-        if (done == batch.size())
-            break;
-        if (sent == 0) {
-            // The queue is full: the workers are busy. Wait for room (or for terminate()).
-            pollfd fds[2] = {{m_queueSend, POLLOUT, 0}, {m_feederWake, POLLIN, 0}};
-            if (::poll(fds, 2, -1) < 0 && errno != EINTR)
-                sysFail("poll");
-            if (m_state.load() == State::Terminate)
-                return false;
-        }
+    // Waits for room when the queue is full (the workers are busy), or until terminate().
+    const auto terminated = [this] { return m_state.load() == State::Terminate; };
+    for (const Pending& p : batch) {
+        const std::int64_t t = monotonicNs();
+        if (!m_queue.push(p.message.bytes, terminated))
+            return false;
+        recordSubmitted(p, t);
     }
     return true;
-}
-
-std::size_t PoolEngine::trySendSome(std::span<Pending> pending)
-{
-    std::size_t inlineCount = 0;
-    while (inlineCount < pending.size() && inlineCount < kSendBatch &&
-           pending[inlineCount].message.bytes.size() <= kInlineChunkBytes)
-        ++inlineCount;
-    if (inlineCount <= 1)
-        return trySendChunk(m_queueSend, pending[0].message) ? 1 : 0;
-    mmsghdr msgs[kSendBatch] = {};
-    iovec iovs[kSendBatch];
-    for (std::size_t i = 0; i < inlineCount; ++i) {
-        auto& bytes = pending[i].message.bytes;
-        iovs[i] = {bytes.data(), bytes.size()};
-        msgs[i].msg_hdr.msg_iov = &iovs[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    for (;;) {
-        const int n =
-            ::sendmmsg(m_queueSend, msgs, unsigned(inlineCount), MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0)
-            return std::size_t(n);
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        sysFail("sending chunks");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,7 +519,7 @@ void PoolEngine::startWorker()
     ProcessOptions opts;
     opts.method = m_options.method;
     opts.daemon = true;
-    opts.passFds = {m_queueRecv, pipeFds[1], w->slot.fd()};
+    opts.passFds = {m_lifelineRead, pipeFds[1], w->slot.fd(), m_queue.fd()};
     opts.outputFd = m_options.outputFd;
     w->process =
         std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
@@ -817,6 +789,8 @@ void PoolEngine::handleExit(Worker& w)
     std::optional<LostChunk> lost;
     if (slotState == WorkerSlot::Running)
         lost = describeLostChunk(w, exitcode, exited.tNs);
+    // A worker killed while taking a message from the queue must not keep the others out.
+    m_queue.releaseDeadReader(std::uint32_t(w.pid));
 
     const bool neverReady = !w.ready;
     const std::string name = w.name;

@@ -6,6 +6,7 @@
 #include "pooloptions.h"
 #include "poolprotocol.h"
 #include "process.h"
+#include "taskqueue.h"
 #include "workerslot.h"
 
 #include <atomic>
@@ -137,9 +138,9 @@ private:
     void enqueueChunks(const ChunkPlan& plan);
 
     void feederLoop();
-    bool sendBatch(std::vector<Pending>& batch);
+    bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
-    std::size_t trySendSome(std::span<Pending> pending);   // without blocking; how many went
+    void recordSubmitted(const Pending& p, std::int64_t tNs) const;
     static constexpr std::size_t kSendBatch = 64;
 
     void resultLoop(std::promise<void>& started);
@@ -166,10 +167,10 @@ private:
     int m_processes = 1;
     std::shared_ptr<EventLog> m_log;
     std::atomic<State> m_state{State::Run};
-    int m_queueSend = -1;
-    int m_queueRecv = -1;
-    int m_feederWake = -1; // eventfds
-    int m_resultWake = -1;
+    TaskQueue m_queue;
+    int m_lifelineRead = -1;  // every worker holds it: end of file once this process has gone
+    int m_lifelineWrite = -1; // never written
+    int m_resultWake = -1;    // eventfd
 
     std::mutex m_feedMutex;
     std::condition_variable m_feedCv;

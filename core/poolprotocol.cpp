@@ -1,26 +1,13 @@
 #include "poolprotocol.h"
 
-#include "fdutil.h"
 #include "valuewriter.h"
-
-#include <cerrno>
-#include <cstring>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace poolscope {
 
 namespace {
 
 constexpr std::uint8_t kInline = 'C';
-constexpr std::uint8_t kMemfd = 'M';
 constexpr std::uint8_t kStop = 'S';
-
-[[noreturn]] void sysFail(const char* what)
-{
-    throw WireError(std::string(what) + ": " + std::strerror(errno));
-}
 
 std::int64_t intAt(const Value::List& l, std::size_t i)
 {
@@ -73,78 +60,18 @@ EncodedChunk encodeStop()
     return EncodedChunk{Bytes{kStop}};
 }
 
-bool trySendChunk(int socketFd, const EncodedChunk& chunk)
+ChunkMessage decodeChunk(std::span<const std::uint8_t> message)
 {
-    const bool inlined = chunk.bytes.size() <= kInlineChunkBytes;
-    UniqueFd memfd;
-    if (!inlined) {
-        // Too large for one socket message: the body goes into a memfd, the message
-        // carries its descriptor. The worker that receives it reads the body from there.
-        memfd.reset(::memfd_create("poolscope-chunk", MFD_CLOEXEC));
-        if (!memfd)
-            sysFail("memfd_create");
-        if (!writeAll(memfd.get(), chunk.bytes.data() + 1, chunk.bytes.size() - 1))
-            throw WireError("writing a chunk to its memfd failed");
-    }
-    constexpr int kFlags = MSG_DONTWAIT | MSG_NOSIGNAL;
-    const int fd = memfd.get();
-    const ssize_t n =
-        inlined ? sendWithFds(socketFd, chunk.bytes.data(), chunk.bytes.size(), {}, kFlags)
-                : sendWithFds(socketFd, &kMemfd, 1, std::span<const int>(&fd, 1), kFlags);
-    if (n >= 0)
-        return true;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) // the queue is full: the caller tries later
-        return false;
-    sysFail(inlined ? "sending a chunk" : "sending a large chunk");
-}
-
-std::optional<ChunkMessage> receiveChunk(int socketFd, Bytes& buffer)
-{
-    buffer.resize(kInlineChunkBytes + 16);
-    std::vector<UniqueFd> passed;
-    int msgFlags = 0;
-    const ssize_t n = recvWithFds(socketFd, buffer.data(), buffer.size(), passed, 1, &msgFlags);
-    if (n < 0)
-        sysFail("receiving a chunk");
-    if (n == 0)
-        return std::nullopt;
-    if (msgFlags & (MSG_TRUNC | MSG_CTRUNC))
-        throw WireError("a task message was truncated");
-    const int passedFd = passed.empty() ? -1 : passed.back().get();
-
-    std::span<const std::uint8_t> body;
-    Bytes big;
-    switch (buffer[0]) {
-    case kStop: {
+    if (message.empty())
+        throw WireError("an empty task message");
+    if (message[0] == kStop) {
         ChunkMessage stop;
         stop.stop = true;
         return stop;
     }
-    case kInline:
-        body = std::span<const std::uint8_t>(buffer.data() + 1, std::size_t(n) - 1);
-        break;
-    case kMemfd: {
-        if (passedFd < 0)
-            throw WireError("a large task message came without its memfd");
-        const off_t size = ::lseek(passedFd, 0, SEEK_END);
-        if (size < 0)
-            sysFail("reading a large chunk");
-        big.resize(std::size_t(size));
-        std::size_t got = 0;
-        while (got < big.size()) {
-            const ssize_t r = ::pread(passedFd, big.data() + got, big.size() - got, off_t(got));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                sysFail("reading a large chunk");
-            got += std::size_t(r);
-        }
-        body = big;
-        break;
-    }
-    default:
+    if (message[0] != kInline)
         throw WireError("unknown task message kind");
-    }
+    const std::span<const std::uint8_t> body = message.subspan(1);
     Value v = decodeValue(body);
     if (!v.isList())
         throw WireError("malformed task message");

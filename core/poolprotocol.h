@@ -12,10 +12,9 @@ namespace poolscope {
 
 // The messages between a pool's parent and its workers.
 //
-// Task queue (parent -> workers): one SOCK_SEQPACKET socket pair shared by every worker, so a
-// message is taken whole by exactly one worker: the first idle one, as with CPython's inqueue.
-// A message is a kind byte + MessagePack. Chunks larger than kInlineChunkBytes travel in a
-// memfd passed with SCM_RIGHTS (a SEQPACKET message must fit the socket buffer).
+// Task queue (parent -> workers): one TaskQueue (a byte stream in shared memory) shared by every
+// worker, so a message is taken whole by exactly one worker: the first idle one, as with
+// CPython's inqueue. A message is a kind byte + MessagePack.
 //
 // Reports (worker -> parent): length-prefixed frames on the worker's own result pipe, whose EOF
 // tells the parent that the worker has gone.
@@ -61,10 +60,7 @@ struct WorkerReport
     RemoteError error; // also InitFailed's error
 };
 
-constexpr std::size_t kInlineChunkBytes = 60 * 1024;
-
-// Task queue side. sendChunk returns false when the message could not be sent now (EAGAIN) —
-// the caller polls for POLLOUT and retries with the same encoded message.
+// Task queue side: what goes into the TaskQueue, and what a worker makes of it.
 struct EncodedChunk
 {
     Bytes bytes; // kind byte + MessagePack
@@ -72,10 +68,7 @@ struct EncodedChunk
 EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, std::size_t begin,
                          std::size_t end);
 EncodedChunk encodeStop();
-// Sends without blocking (MSG_DONTWAIT). Returns false on EAGAIN; throws WireError otherwise.
-bool trySendChunk(int socketFd, const EncodedChunk& chunk);
-// Blocks for the next message. nullopt when the parent is gone (EOF). Throws WireError.
-std::optional<ChunkMessage> receiveChunk(int socketFd, Bytes& buffer);
+ChunkMessage decodeChunk(std::span<const std::uint8_t> message); // throws WireError
 
 Bytes encodeReport(const WorkerReport& report);
 WorkerReport decodeReport(std::span<const std::uint8_t> payload); // throws WireError

@@ -5,11 +5,13 @@
 #include "poolprotocol.h"
 #include "systemexit.h"
 #include "taskerror.h"
+#include "taskqueue.h"
 #include "taskregistry.h"
 #include "workerslot.h"
 
 #include <csignal>
 #include <cstdio>
+#include <poll.h>
 #include <unistd.h>
 
 namespace poolscope {
@@ -72,9 +74,11 @@ RemoteError errorFromException(const std::string& worker, const std::string& fun
 class WorkerLoop
 {
 public:
-    WorkerLoop(PoolWorkerConfig config, int queueFd, int resultFd, WorkerSlot* slot)
-        : m_config(std::move(config)), m_name(currentProcess().name), m_queueFd(queueFd),
-          m_resultFd(resultFd), m_slot(slot)
+    WorkerLoop(PoolWorkerConfig config, TaskQueue& queue, int lifelineFd, int resultFd,
+               WorkerSlot* slot)
+        : m_config(std::move(config)), m_name(currentProcess().name), m_queue(queue),
+          m_readerId(std::uint32_t(::getpid())), m_lifelineFd(lifelineFd), m_resultFd(resultFd),
+          m_slot(slot)
     {}
 
     int run()
@@ -92,14 +96,14 @@ public:
         Bytes buffer;
         for (;;) {
             m_slot->state.store(WorkerSlot::Idle, std::memory_order_relaxed);
-            std::optional<ChunkMessage> msg = receiveChunk(m_queueFd, buffer);
-            if (!msg)
+            if (!m_queue.pop(m_readerId, buffer, [this] { return parentAlive(); }))
                 return 0; // the parent is gone
-            if (msg->stop) {
+            const ChunkMessage msg = decodeChunk(buffer);
+            if (msg.stop) {
                 m_slot->state.store(WorkerSlot::Stopped, std::memory_order_release);
                 return 0;
             }
-            if (!runChunk(*msg))
+            if (!runChunk(msg))
                 return 0; // the parent stopped listening
             if (m_config.maxTasks > 0 && ++tasksDone >= m_config.maxTasks) {
                 m_slot->state.store(WorkerSlot::Retired, std::memory_order_release);
@@ -109,6 +113,14 @@ public:
     }
 
 private:
+    // The parent holds the only write end of the lifeline pipe: when it has gone, the read
+    // end reports end of file. Asked only while the queue is idle (every 100 ms).
+    bool parentAlive() const
+    {
+        pollfd p{m_lifelineFd, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 0;
+    }
+
     bool runInitializer()
     {
         const TaskFunction fn = TaskRegistry::builtins().find(m_config.initializer);
@@ -234,7 +246,9 @@ private:
 
     PoolWorkerConfig m_config;
     std::string m_name; // "ForkPoolWorker-3"
-    int m_queueFd;
+    TaskQueue& m_queue;
+    std::uint32_t m_readerId;
+    int m_lifelineFd;
     int m_resultFd;
     WorkerSlot* m_slot;
     std::int64_t m_lastSendNs = 0;
@@ -244,8 +258,8 @@ private:
 
 int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds)
 {
-    if (fds.size() < 3) {
-        std::fprintf(stderr, "pool worker: expected 3 descriptors, got %zu\n", fds.size());
+    if (fds.size() < 4) {
+        std::fprintf(stderr, "pool worker: expected 4 descriptors, got %zu\n", fds.size());
         return 2;
     }
     try {
@@ -253,7 +267,8 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
         std::signal(SIGPIPE, SIG_IGN);
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
         WorkerSlotMapping slot = WorkerSlotMapping::attach(fds[2]);
-        WorkerLoop loop(std::move(config), fds[0], fds[1], slot.slot());
+        TaskQueue queue = TaskQueue::attach(fds[3]);
+        WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot.slot());
         return loop.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pool worker: %s\n", e.what());

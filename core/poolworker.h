@@ -25,8 +25,8 @@ struct PoolWorkerConfig
 };
 
 // The pool worker's main loop: the "pool-worker" entry of the worker program. Runs in the
-// child; returns its exit code. fds: [task queue (receive end), result pipe (write end),
-// status slot memfd].
+// child; returns its exit code. fds: [lifeline pipe (read end: end of file once the parent has
+// gone), result pipe (write end), status slot memfd, task queue memfd].
 int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds);
 
 } // namespace poolscope

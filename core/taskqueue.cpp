@@ -1,0 +1,445 @@
+#include "taskqueue.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <linux/futex.h>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace poolscope {
+
+// The first page of the mapping; the stream's bytes follow from offset kControlBytes.
+// Positions count bytes since creation (64-bit: they never wrap); byte p of the stream lives at
+// data[p % capacity].
+struct TaskQueue::Control
+{
+    static constexpr std::uint32_t kWaiters = 1u << 31;
+    std::atomic<std::uint32_t> lockWord{0};      // 0: free, else the holder's id (| kWaiters)
+    std::atomic<std::uint32_t> dataSeq{0};       // futex: idle readers wait for a message
+    std::atomic<std::uint32_t> sleepers{0};      // idle readers asleep, or about to be
+    std::atomic<std::uint32_t> holderSeq{0};     // futex: the lock holder waits for more bytes
+    std::atomic<std::uint32_t> holderWaiting{0}; //
+    std::atomic<std::uint32_t> spaceSeq{0};      // futex: the writer waits for room
+    std::atomic<std::uint32_t> writerWaiting{0}; //
+    std::uint32_t magic = 0;
+    std::atomic<std::uint64_t> writePos{0};   // bytes written (the writer's)
+    std::atomic<std::uint64_t> readPos{0};    // bytes taken (the lock holder's)
+    std::atomic<std::uint64_t> messageEnd{0}; // the holder's message ends here
+    std::atomic<std::uint64_t> skipTo{0};     // set for a dead holder: its message ends here
+    std::uint64_t capacity = 0;
+
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                      std::atomic<std::uint32_t>::is_always_lock_free,
+                  "shared-memory atomics must be lock-free");
+};
+
+namespace {
+
+constexpr std::size_t kControlBytes = 4096;
+constexpr std::uint32_t kMagic = 0x50535451; // "PSTQ"
+constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
+constexpr std::uint32_t kMaxMessageBytes = 256u << 20;
+
+std::uint32_t* word(std::atomic<std::uint32_t>& a)
+{
+    return reinterpret_cast<std::uint32_t*>(&a);
+}
+
+// Shared (not FUTEX_PRIVATE): the words live in memory mapped by several processes.
+// Returns false on timeout.
+bool futexWait(std::atomic<std::uint32_t>& a, std::uint32_t expected)
+{
+    timespec ts{kWaitNs / 1'000'000'000, kWaitNs % 1'000'000'000};
+    const long r = ::syscall(SYS_futex, word(a), FUTEX_WAIT, expected, &ts, nullptr, 0);
+    return !(r == -1 && errno == ETIMEDOUT);
+}
+
+void futexWake(std::atomic<std::uint32_t>& a, int count)
+{
+    ::syscall(SYS_futex, word(a), FUTEX_WAKE, count, nullptr, nullptr, 0);
+}
+
+[[noreturn]] void sysFail(const std::string& what)
+{
+    throw std::runtime_error("task queue: " + what + ": " + std::strerror(errno));
+}
+
+} // namespace
+
+TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd)
+    : m_control(control), m_data(reinterpret_cast<std::uint8_t*>(control) + kControlBytes),
+      m_mappedBytes(mappedBytes), m_fd(fd)
+{}
+
+TaskQueue TaskQueue::create(std::size_t capacity)
+{
+    static_assert(sizeof(Control) <= kControlBytes);
+    if (capacity < 64)
+        throw std::invalid_argument("task queue: capacity too small");
+    const int fd = ::memfd_create("poolscope-tasks", MFD_CLOEXEC);
+    if (fd < 0)
+        sysFail("memfd_create");
+    const std::size_t bytes = kControlBytes + capacity;
+    if (::ftruncate(fd, off_t(bytes)) != 0) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        sysFail("ftruncate");
+    }
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        sysFail("mmap");
+    }
+    // A fork child attaches by descriptor like any worker: the parent's mapping stays out of
+    // fork()'s page-table copy.
+    ::madvise(p, bytes, MADV_DONTFORK);
+    auto* control = new (p) Control();
+    control->capacity = capacity;
+    control->magic = kMagic;
+    return TaskQueue(control, bytes, fd);
+}
+
+TaskQueue TaskQueue::attach(int fd)
+{
+    struct stat st = {};
+    if (::fstat(fd, &st) != 0)
+        sysFail("fstat");
+    const auto bytes = std::size_t(st.st_size);
+    if (bytes <= kControlBytes)
+        throw std::runtime_error("task queue: the shared memory is too small");
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        sysFail("mmap");
+    auto* control = static_cast<Control*>(p); // constructed by the creator
+    if (control->magic != kMagic || control->capacity != bytes - kControlBytes) {
+        ::munmap(p, bytes);
+        throw std::runtime_error("task queue: the shared memory is not a task queue");
+    }
+    return TaskQueue(control, bytes, -1);
+}
+
+TaskQueue::TaskQueue(TaskQueue&& other) noexcept
+    : m_control(other.m_control), m_data(other.m_data), m_mappedBytes(other.m_mappedBytes),
+      m_fd(other.m_fd)
+{
+    other.m_control = nullptr;
+    other.m_data = nullptr;
+    other.m_mappedBytes = 0;
+    other.m_fd = -1;
+}
+
+TaskQueue& TaskQueue::operator=(TaskQueue&& other) noexcept
+{
+    if (this != &other) {
+        this->~TaskQueue();
+        new (this) TaskQueue(std::move(other));
+    }
+    return *this;
+}
+
+TaskQueue::~TaskQueue()
+{
+    if (m_control)
+        ::munmap(m_control, m_mappedBytes);
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+std::size_t TaskQueue::capacity() const
+{
+    return m_control ? std::size_t(m_control->capacity) : 0;
+}
+
+std::size_t TaskQueue::pendingBytes() const
+{
+    return std::size_t(m_control->writePos.load() - m_control->readPos.load());
+}
+
+void TaskQueue::copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n)
+{
+    const std::size_t cap = m_control->capacity;
+    const std::size_t at = std::size_t(pos % cap);
+    const std::size_t first = std::min(n, cap - at);
+    std::memcpy(m_data + at, src, first);
+    std::memcpy(m_data, src + first, n - first);
+}
+
+void TaskQueue::copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const
+{
+    const std::size_t cap = m_control->capacity;
+    const std::size_t at = std::size_t(pos % cap);
+    const std::size_t first = std::min(n, cap - at);
+    std::memcpy(dst, m_data + at, first);
+    std::memcpy(dst + first, m_data, n - first);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+void TaskQueue::publish(std::uint64_t writePos)
+{
+    Control& c = *m_control;
+    c.writePos.store(writePos, std::memory_order_seq_cst);
+    // Pairs with the seq_cst store of holderWaiting / sleepers and the re-check after it: either
+    // the reader sees the new bytes, or the writer sees the reader waiting and wakes it.
+    if (c.holderWaiting.load(std::memory_order_seq_cst)) {
+        c.holderWaiting.store(0, std::memory_order_relaxed);
+        c.holderSeq.fetch_add(1, std::memory_order_release);
+        futexWake(c.holderSeq, 1);
+        return; // the holder wakes the next reader when it is done
+    }
+    if (c.sleepers.load(std::memory_order_seq_cst) > 0) {
+        c.dataSeq.fetch_add(1, std::memory_order_release);
+        futexWake(c.dataSeq, 1);
+    }
+}
+
+bool TaskQueue::tryPush(std::span<const std::uint8_t> message)
+{
+    Control& c = *m_control;
+    if (message.size() > kMaxMessageBytes)
+        throw std::length_error("task queue: message too large");
+    const std::uint64_t w = c.writePos.load(std::memory_order_relaxed);
+    const std::uint64_t r = c.readPos.load(std::memory_order_acquire);
+    if (c.capacity - (w - r) < 4 + message.size())
+        return false;
+    const auto len = std::uint32_t(message.size());
+    const std::uint8_t header[4] = {std::uint8_t(len), std::uint8_t(len >> 8),
+                                    std::uint8_t(len >> 16), std::uint8_t(len >> 24)};
+    copyIn(w, header, 4);
+    copyIn(w + 4, message.data(), message.size());
+    publish(w + 4 + message.size());
+    return true;
+}
+
+bool TaskQueue::push(std::span<const std::uint8_t> message, const std::function<bool()>& cancelled)
+{
+    if (tryPush(message))
+        return true;
+    Control& c = *m_control;
+    const auto len = std::uint32_t(message.size());
+    const std::uint8_t header[4] = {std::uint8_t(len), std::uint8_t(len >> 8),
+                                    std::uint8_t(len >> 16), std::uint8_t(len >> 24)};
+    std::uint64_t w = c.writePos.load(std::memory_order_relaxed);
+    auto stream = [&](const std::uint8_t* p, std::size_t n) {
+        while (n > 0) {
+            const std::uint64_t room =
+                c.capacity - (w - c.readPos.load(std::memory_order_acquire));
+            if (room == 0) {
+                const std::uint32_t seq = c.spaceSeq.load(std::memory_order_acquire);
+                c.writerWaiting.store(1, std::memory_order_seq_cst);
+                if (c.capacity - (w - c.readPos.load(std::memory_order_seq_cst)) == 0)
+                    futexWait(c.spaceSeq, seq);
+                c.writerWaiting.store(0, std::memory_order_relaxed);
+                if (cancelled && cancelled())
+                    return false;
+                continue;
+            }
+            const std::size_t k = std::min<std::uint64_t>(n, room);
+            copyIn(w, p, k);
+            w += k;
+            p += k;
+            n -= k;
+            publish(w);
+        }
+        return true;
+    };
+    return stream(header, 4) && stream(message.data(), message.size());
+}
+
+void TaskQueue::wakeWriter()
+{
+    m_control->spaceSeq.fetch_add(1, std::memory_order_release);
+    futexWake(m_control->spaceSeq, INT_MAX);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+bool TaskQueue::lock(std::uint32_t id, const std::function<bool()>& alive)
+{
+    Control& c = *m_control;
+    std::uint32_t v = 0;
+    if (c.lockWord.compare_exchange_strong(v, id, std::memory_order_acquire))
+        return true;
+    for (;;) {
+        v = c.lockWord.load(std::memory_order_relaxed);
+        if (v == 0) {
+            // Taken after waiting: others may be waiting too, so unlock() must wake one.
+            if (c.lockWord.compare_exchange_weak(v, id | Control::kWaiters,
+                                                 std::memory_order_acquire))
+                return true;
+            continue;
+        }
+        if (!(v & Control::kWaiters)) {
+            if (!c.lockWord.compare_exchange_weak(v, v | Control::kWaiters,
+                                                  std::memory_order_relaxed))
+                continue;
+            v |= Control::kWaiters;
+        }
+        if (!futexWait(c.lockWord, v) && alive && !alive())
+            return false;
+    }
+}
+
+void TaskQueue::unlock()
+{
+    Control& c = *m_control;
+    if (c.lockWord.exchange(0, std::memory_order_release) & Control::kWaiters)
+        futexWake(c.lockWord, 1);
+}
+
+void TaskQueue::freed()
+{
+    Control& c = *m_control;
+    if (c.writerWaiting.load(std::memory_order_seq_cst)) {
+        c.writerWaiting.store(0, std::memory_order_relaxed);
+        c.spaceSeq.fetch_add(1, std::memory_order_release);
+        futexWake(c.spaceSeq, 1);
+    }
+}
+
+bool TaskQueue::waitForBytes(std::uint64_t pos, const std::function<bool()>& alive)
+{
+    Control& c = *m_control;
+    for (;;) {
+        if (c.writePos.load(std::memory_order_acquire) > pos)
+            return true;
+        const std::uint32_t seq = c.holderSeq.load(std::memory_order_acquire);
+        c.holderWaiting.store(1, std::memory_order_seq_cst);
+        bool timedOut = false;
+        if (c.writePos.load(std::memory_order_seq_cst) <= pos)
+            timedOut = !futexWait(c.holderSeq, seq);
+        c.holderWaiting.store(0, std::memory_order_relaxed);
+        if (timedOut && alive && !alive())
+            return false;
+    }
+}
+
+bool TaskQueue::readBytes(std::uint8_t* dst, std::size_t n, const std::function<bool()>& alive)
+{
+    Control& c = *m_control;
+    std::uint64_t r = c.readPos.load(std::memory_order_relaxed);
+    while (n > 0) {
+        const std::uint64_t w = c.writePos.load(std::memory_order_acquire);
+        if (w == r) {
+            if (!waitForBytes(r, alive))
+                return false;
+            continue;
+        }
+        const std::size_t k = std::min<std::uint64_t>(n, w - r);
+        if (dst) {
+            copyOut(r, dst, k);
+            dst += k;
+        }
+        r += k;
+        n -= k;
+        c.readPos.store(r, std::memory_order_seq_cst);
+        freed();
+    }
+    return true;
+}
+
+bool TaskQueue::pop(std::uint32_t readerId, std::vector<std::uint8_t>& out,
+                    const std::function<bool()>& alive)
+{
+    if (readerId == 0 || (readerId & Control::kWaiters))
+        throw std::invalid_argument("task queue: bad reader id");
+    Control& c = *m_control;
+    for (;;) {
+        // Idle: sleep until the stream holds bytes nobody has taken.
+        if (c.writePos.load(std::memory_order_acquire) ==
+            c.readPos.load(std::memory_order_acquire)) {
+            const std::uint32_t seq = c.dataSeq.load(std::memory_order_acquire);
+            c.sleepers.fetch_add(1, std::memory_order_seq_cst);
+            bool timedOut = false;
+            if (c.writePos.load(std::memory_order_seq_cst) ==
+                c.readPos.load(std::memory_order_seq_cst))
+                timedOut = !futexWait(c.dataSeq, seq);
+            c.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+            if (timedOut && alive && !alive())
+                return false;
+            continue;
+        }
+        if (!lock(readerId, alive))
+            return false;
+        std::uint64_t r = c.readPos.load(std::memory_order_relaxed);
+        const std::uint64_t skip = c.skipTo.load(std::memory_order_acquire);
+        if (skip > r) {
+            // The rest of a message whose reader died: drop it.
+            const bool ok = readBytes(nullptr, std::size_t(skip - r), alive);
+            unlock();
+            if (!ok)
+                return false;
+            continue;
+        }
+        if (c.writePos.load(std::memory_order_acquire) == r) {
+            unlock(); // another reader took it first
+            continue;
+        }
+        // The length, read without taking it, so that a reader dying here loses nothing.
+        while (c.writePos.load(std::memory_order_acquire) - r < 4) {
+            if (!waitForBytes(r + 3, alive)) {
+                unlock();
+                return false;
+            }
+        }
+        std::uint8_t h[4];
+        copyOut(r, h, 4);
+        const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
+        if (len > kMaxMessageBytes) {
+            unlock();
+            throw std::runtime_error("task queue: corrupt message length " +
+                                     std::to_string(len));
+        }
+        c.messageEnd.store(r + 4 + len, std::memory_order_release);
+        c.readPos.store(r + 4, std::memory_order_seq_cst);
+        freed();
+        out.resize(len);
+        const bool ok = readBytes(out.data(), len, alive);
+        unlock();
+        if (!ok)
+            return false;
+        // More is waiting and a reader sleeps: pass the turn on.
+        if (c.writePos.load(std::memory_order_seq_cst) !=
+                c.readPos.load(std::memory_order_seq_cst) &&
+            c.sleepers.load(std::memory_order_seq_cst) > 0) {
+            c.dataSeq.fetch_add(1, std::memory_order_release);
+            futexWake(c.dataSeq, 1);
+        }
+        return true;
+    }
+}
+
+bool TaskQueue::releaseDeadReader(std::uint32_t readerId)
+{
+    Control& c = *m_control;
+    for (;;) {
+        std::uint32_t v = c.lockWord.load(std::memory_order_acquire);
+        if ((v & ~Control::kWaiters) != readerId || readerId == 0)
+            return false;
+        const std::uint64_t end = c.messageEnd.load(std::memory_order_acquire);
+        if (end > c.readPos.load(std::memory_order_acquire))
+            c.skipTo.store(end, std::memory_order_release);
+        if (c.lockWord.compare_exchange_strong(v, 0, std::memory_order_release)) {
+            futexWake(c.lockWord, INT_MAX);
+            c.dataSeq.fetch_add(1, std::memory_order_release);
+            futexWake(c.dataSeq, INT_MAX);
+            return true;
+        }
+    }
+}
+
+} // namespace poolscope
