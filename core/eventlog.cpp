@@ -2,6 +2,7 @@
 
 #include "segmentedarray.h"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -9,8 +10,13 @@ namespace poolscope {
 
 // One event, flat. `value` holds None/bool/int/float inline (a float as its bits); any other
 // value is an index into the side array, as is `text` (index + 1; 0 for no text).
+// A span record (kSpan) stands for a TaskSpan: tNs = the first task's start, task = the first
+// task, a = number of tasks, b = index of the first Cell, value = index into `inputs` (-1: none).
 struct EventLog::Record
 {
+    static constexpr std::uint8_t kSpan = 1;
+    static constexpr std::uint8_t kFirstStartLogged = 2;
+    std::uint64_t first; // logical index of the record's (first) event
     std::int64_t tNs;
     std::int64_t task;
     std::int64_t a;
@@ -26,13 +32,74 @@ struct EventLog::Record
     EventKind kind;
     bool ok;
     Value::Kind valueKind;
+    std::uint8_t flags;
+
+    std::uint64_t count() const
+    {
+        if (!(flags & kSpan))
+            return 1;
+        return 2 * std::uint64_t(a) - ((flags & kFirstStartLogged) ? 1 : 0);
+    }
 };
+
+// One task of a span: when it ended and its (scalar) result.
+struct EventLog::Cell
+{
+    std::int64_t endNs;
+    std::int64_t bits;
+    Value::Kind kind;
+};
+
 struct EventLog::Storage
 {
     static_assert(std::is_trivially_copyable_v<Record>);
+    static_assert(std::is_trivially_copyable_v<Cell>);
     SegmentedArray<Record> records;
     SegmentedArray<Value> side; // out-of-line values and texts
+    SegmentedArray<Cell> cells;
+    SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
+    std::uint64_t logicalPending = 0; // the writer's count of events
+    std::atomic<std::uint64_t> logicalSize{0};
 };
+
+namespace {
+
+std::int64_t scalarBits(const Value& v)
+{
+    switch (v.kind()) {
+    case Value::Kind::Bool:
+        return v.asBool() ? 1 : 0;
+    case Value::Kind::Int:
+        return v.asInt();
+    case Value::Kind::Float:
+        return std::bit_cast<std::int64_t>(v.asFloat());
+    default:
+        return 0;
+    }
+}
+
+Value scalarValue(Value::Kind kind, std::int64_t bits)
+{
+    switch (kind) {
+    case Value::Kind::Bool:
+        return Value(bits != 0);
+    case Value::Kind::Int:
+        return Value(static_cast<long long>(bits));
+    case Value::Kind::Float:
+        return Value(std::bit_cast<double>(bits));
+    default:
+        return Value();
+    }
+}
+
+} // namespace
+
+bool EventLog::isScalar(const Value& value)
+{
+    const auto k = value.kind();
+    return k == Value::Kind::None || k == Value::Kind::Bool || k == Value::Kind::Int ||
+           k == Value::Kind::Float;
+}
 
 EventLog::EventLog() : m_storage(std::make_unique<Storage>())
 {}
@@ -56,23 +123,13 @@ void EventLog::appendLocked(const Event& e)
     r.kind = e.kind;
     r.ok = e.ok;
     r.valueKind = e.value.kind();
-    switch (r.valueKind) {
-    case Value::Kind::None:
-        r.value = 0;
-        break;
-    case Value::Kind::Bool:
-        r.value = e.value.asBool() ? 1 : 0;
-        break;
-    case Value::Kind::Int:
-        r.value = e.value.asInt();
-        break;
-    case Value::Kind::Float:
-        r.value = std::bit_cast<std::int64_t>(e.value.asFloat());
-        break;
-    default:
+    r.flags = 0;
+    r.first = s.logicalPending;
+    if (isScalar(e.value)) {
+        r.value = scalarBits(e.value);
+    } else {
         r.value = std::int64_t(s.side.pending());
         s.side.emplace(e.value);
-        break;
     }
     r.text = 0;
     if (!e.text.empty()) {
@@ -82,14 +139,62 @@ void EventLog::appendLocked(const Event& e)
         s.side.emplace(e.text);
     }
     s.records.emplace(r);
+    s.logicalPending += 1;
+}
+
+void EventLog::appendSpanLocked(const TaskSpan& span)
+{
+    if (span.endNs.empty())
+        return;
+    if (span.results.size() != span.endNs.size())
+        throw std::invalid_argument("EventLog: a task span needs one result per task");
+    if (!std::all_of(span.results.begin(), span.results.end(), isScalar))
+        throw std::invalid_argument("EventLog: a task span holds scalar results only");
+    Storage& s = *m_storage;
+    Record r = {};
+    r.first = s.logicalPending;
+    r.tNs = span.firstStartNs;
+    r.task = span.firstTask;
+    r.a = std::int64_t(span.endNs.size());
+    r.b = std::int64_t(s.cells.pending());
+    r.delay = -1;
+    r.value = -1;
+    if (span.inputs) {
+        r.value = std::int64_t(s.inputs.pending());
+        s.inputs.emplace(span.inputs);
+    }
+    r.job = span.job;
+    r.chunk = span.chunk;
+    r.worker = span.worker;
+    r.pid = span.pid;
+    r.kind = EventKind::TaskFinished;
+    r.ok = true;
+    r.valueKind = Value::Kind::None;
+    r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0);
+    for (std::size_t k = 0; k < span.endNs.size(); ++k) {
+        const Value& v = span.results[k];
+        s.cells.emplace(Cell{span.endNs[k], scalarBits(v), v.kind()});
+    }
+    s.records.emplace(r);
+    s.logicalPending += r.count();
+}
+
+void EventLog::publishLocked()
+{
+    // What a record points to first: a reader that sees the record sees it.
+    Storage& s = *m_storage;
+    s.side.publish();
+    s.cells.publish();
+    s.inputs.publish();
+    s.records.publish();
+    s.logicalSize.store(s.logicalPending, std::memory_order_release);
 }
 
 void EventLog::append(const Event& event)
 {
     std::lock_guard lock(m_writeMutex);
     appendLocked(event);
-    m_storage->side.publish(); // side entries first: a reader that sees the record sees them
-    m_storage->records.publish();
+    publishLocked();
 }
 
 void EventLog::append(std::span<const Event> events)
@@ -97,8 +202,7 @@ void EventLog::append(std::span<const Event> events)
     std::lock_guard lock(m_writeMutex);
     for (const auto& e : events)
         appendLocked(e);
-    m_storage->side.publish();
-    m_storage->records.publish();
+    publishLocked();
 }
 
 EventLog::Batch::Batch(EventLog& log) : m_log(log), m_lock(log.m_writeMutex)
@@ -106,19 +210,81 @@ EventLog::Batch::Batch(EventLog& log) : m_log(log), m_lock(log.m_writeMutex)
 
 EventLog::Batch::~Batch()
 {
-    m_log.m_storage->side.publish();
-    m_log.m_storage->records.publish();
+    m_log.publishLocked();
 }
 
 std::size_t EventLog::size() const
 {
-    return m_storage->records.size();
+    return std::size_t(m_storage->logicalSize.load(std::memory_order_acquire));
+}
+
+std::pair<const EventLog::Record*, std::uint64_t> EventLog::locate(std::size_t index) const
+{
+    const auto& records = m_storage->records;
+    const std::size_t n = records.size();
+    const auto covers = [&](std::size_t p) {
+        const Record& r = records[p];
+        return r.first <= index && index < r.first + r.count();
+    };
+    // Readers mostly go forward one event at a time: try where the last lookup ended first.
+    std::size_t p = m_hint.load(std::memory_order_relaxed);
+    if (p >= n || !covers(p)) {
+        if (p + 1 < n && covers(p + 1)) {
+            ++p;
+        } else {
+            std::size_t lo = 0;
+            std::size_t hi = n; // the first record starting after index is in [lo, hi]
+            while (lo < hi) {
+                const std::size_t mid = lo + (hi - lo) / 2;
+                if (records[mid].first <= index)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            p = lo - 1;
+        }
+        m_hint.store(p, std::memory_order_relaxed);
+    }
+    const Record& r = records[p];
+    return {&r, index - r.first};
+}
+
+std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
+{
+    const std::uint64_t pos = local + ((r.flags & Record::kFirstStartLogged) ? 1 : 0);
+    const std::uint64_t k = pos / 2;
+    const auto& cells = m_storage->cells;
+    if (pos % 2) // TaskFinished
+        return cells[std::size_t(r.b) + k].endNs;
+    return k == 0 ? r.tNs : cells[std::size_t(r.b) + k - 1].endNs;
 }
 
 Event EventLog::at(std::size_t index) const
 {
-    const Record& r = m_storage->records[index];
+    const auto [rp, local] = locate(index);
+    const Record& r = *rp;
     Event e;
+    if (r.flags & Record::kSpan) {
+        const std::uint64_t pos = local + ((r.flags & Record::kFirstStartLogged) ? 1 : 0);
+        const std::uint64_t k = pos / 2;
+        const bool finished = pos % 2;
+        e.tNs = spanTime(r, local);
+        e.kind = finished ? EventKind::TaskFinished : EventKind::TaskStarted;
+        e.job = r.job;
+        e.chunk = r.chunk;
+        e.worker = r.worker;
+        e.pid = r.pid;
+        e.task = r.task + std::int64_t(k);
+        if (finished) {
+            const Cell& c = m_storage->cells[std::size_t(r.b) + k];
+            e.value = scalarValue(c.kind, c.bits);
+        } else if (r.value >= 0) {
+            const auto& inputs = *m_storage->inputs[std::size_t(r.value)];
+            if (e.task >= 0 && std::size_t(e.task) < inputs.size())
+                e.value = inputs[std::size_t(e.task)];
+        }
+        return e;
+    }
     e.tNs = r.tNs;
     e.kind = r.kind;
     e.ok = r.ok;
@@ -131,22 +297,11 @@ Event EventLog::at(std::size_t index) const
     e.a = r.a;
     e.b = r.b;
     e.delay = r.delay;
-    switch (r.valueKind) {
-    case Value::Kind::None:
-        break;
-    case Value::Kind::Bool:
-        e.value = Value(r.value != 0);
-        break;
-    case Value::Kind::Int:
-        e.value = Value(static_cast<long long>(r.value));
-        break;
-    case Value::Kind::Float:
-        e.value = Value(std::bit_cast<double>(r.value));
-        break;
-    default:
+    if (r.valueKind == Value::Kind::Bool || r.valueKind == Value::Kind::Int ||
+        r.valueKind == Value::Kind::Float)
+        e.value = scalarValue(r.valueKind, r.value);
+    else if (r.valueKind != Value::Kind::None)
         e.value = m_storage->side[std::size_t(r.value)];
-        break;
-    }
     if (r.text)
         e.text = m_storage->side[r.text - 1].asStr();
     return e;
@@ -154,12 +309,17 @@ Event EventLog::at(std::size_t index) const
 
 std::int64_t EventLog::timeAt(std::size_t index) const
 {
-    return m_storage->records[index].tNs;
+    const auto [r, local] = locate(index);
+    return (r->flags & Record::kSpan) ? spanTime(*r, local) : r->tNs;
 }
 
 EventKind EventLog::kindAt(std::size_t index) const
 {
-    return m_storage->records[index].kind;
+    const auto [r, local] = locate(index);
+    if (!(r->flags & Record::kSpan))
+        return r->kind;
+    const std::uint64_t pos = local + ((r->flags & Record::kFirstStartLogged) ? 1 : 0);
+    return pos % 2 ? EventKind::TaskFinished : EventKind::TaskStarted;
 }
 
 std::int64_t EventLog::startNs() const

@@ -3,10 +3,13 @@
 #include "event.h"
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
+#include <utility>
+#include <vector>
 
 namespace poolscope {
 
@@ -15,10 +18,14 @@ namespace poolscope {
 // complete and never changes, so a view can read [seen, size()) in batches from another thread
 // while the pool runs.
 //
-// Storage is compact: an event is kept as a fixed-size plain record (80 bytes) with None, bool,
-// int and float values inline; strings, lists, tuples and error texts go to a side array. at()
-// rebuilds the Event. A pool records two events per task, so this is what recording costs.
-// The storage is not inherited by fork children (MADV_DONTFORK): a child never reads the log.
+// Storage is compact: an event is kept as a fixed-size plain record with None, bool, int and
+// float values inline; strings, lists, tuples and error texts go to a side array. at() rebuilds
+// the Event. A pool records two events per task, so this is what recording costs; the tasks one
+// worker ran back to back (a chunk's report) go in as one TaskSpan instead: a record for the
+// run plus 24 bytes per task (its end time and scalar result; its start is the previous task's
+// end, its input stays in the job's shared input list), read back as the same TaskStarted /
+// TaskFinished events. The storage is not inherited by fork children (MADV_DONTFORK): a child
+// never reads the log.
 class EventLog
 {
 public:
@@ -26,6 +33,25 @@ public:
     ~EventLog();
     EventLog(const EventLog&) = delete;
     EventLog& operator=(const EventLog&) = delete;
+
+    // Tasks [firstTask, firstTask + endNs.size()) that one worker ran one after the other: per
+    // task a TaskStarted (at the previous task's end; the first at firstStartNs, and left out
+    // when firstStartLogged) and a TaskFinished (ok, at endNs[k], value results[k]).
+    struct TaskSpan
+    {
+        std::int32_t job = -1;
+        std::int32_t chunk = -1;
+        std::int32_t worker = -1;
+        std::int32_t pid = 0;
+        std::int64_t firstTask = 0;
+        std::int64_t firstStartNs = 0;
+        bool firstStartLogged = false;
+        std::span<const std::int64_t> endNs;
+        std::span<const Value> results; // None, bool, int or float only (isScalar)
+        // The job's inputs, indexed by task (TaskStarted's value); null: None.
+        std::shared_ptr<const std::vector<Value>> inputs;
+    };
+    static bool isScalar(const Value& value);
 
     void append(const Event& event);
     void append(std::span<const Event> events); // one lock and one publication for a batch
@@ -40,6 +66,7 @@ public:
         Batch(const Batch&) = delete;
         Batch& operator=(const Batch&) = delete;
         void add(const Event& event) { m_log.appendLocked(event); }
+        void add(const TaskSpan& span) { m_log.appendSpanLocked(span); }
 
     private:
         EventLog& m_log;
@@ -60,11 +87,18 @@ public:
 
 private:
     struct Record;
+    struct Cell;
     struct Storage;
     void appendLocked(const Event& event);
+    void appendSpanLocked(const TaskSpan& span);
+    void publishLocked();
+    // The record holding logical event `index`, and the event's position within it.
+    std::pair<const Record*, std::uint64_t> locate(std::size_t index) const;
+    std::int64_t spanTime(const Record& r, std::uint64_t local) const;
 
     std::unique_ptr<Storage> m_storage;
     std::mutex m_writeMutex;
+    mutable std::atomic<std::size_t> m_hint{0}; // the record at() found last: readers go in order
 };
 
 } // namespace poolscope

@@ -669,7 +669,32 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
         batch.add(e);
         w.loggedTaken = true;
     }
-    for (std::size_t k = 0; k < r.ends.size(); ++k) {
+    // The tasks that ended well with a plain result go in as one span (a few bytes per task);
+    // a failing task, a task that slept, or a result that is a list or a string one event each.
+    std::size_t spanned = 0;
+    if (r.delays.empty()) {
+        const std::size_t n = std::min(r.ends.size(), r.values.size());
+        while (spanned < n && EventLog::isScalar(r.values[spanned]))
+            ++spanned;
+    }
+    if (spanned > 0) {
+        EventLog::TaskSpan span;
+        span.job = r.job;
+        span.chunk = r.chunk;
+        span.worker = w.number;
+        span.pid = w.pid;
+        span.firstTask = r.fromTask;
+        span.firstStartNs = r.fromTask == r.first ? r.takenNs : w.lastEndNs;
+        span.firstStartLogged = r.fromTask < w.startedUpTo;
+        span.endNs = std::span<const std::int64_t>(r.ends).first(spanned);
+        span.results = std::span<const Value>(r.values).first(spanned);
+        if (job)
+            span.inputs = job->items;
+        batch.add(span);
+        w.startedUpTo = std::max(w.startedUpTo, r.fromTask + std::int64_t(spanned));
+        w.lastEndNs = r.ends[spanned - 1];
+    }
+    for (std::size_t k = spanned; k < r.ends.size(); ++k) {
         const std::int64_t index = r.fromTask + std::int64_t(k);
         e.task = index;
         if (index >= w.startedUpTo) {

@@ -85,6 +85,189 @@ private slots:
         for (int w = 0; w < kWriters; ++w)
             QCOMPARE(next[w], std::int64_t(kPerWriter));
     }
+
+    // A span reads back as the TaskStarted / TaskFinished events it stands for, between the
+    // plain events around it, by index in any order, with timeAt / kindAt agreeing with at().
+    void spansReadBackAsEvents()
+    {
+        EventLog log;
+        auto inputs = std::make_shared<const Value::List>(
+            Value::List{Value(10), Value(11), Value(12), Value(13), Value(14)});
+        Event taken;
+        taken.tNs = 1000;
+        taken.kind = EventKind::ChunkTaken;
+        taken.job = 3;
+        taken.chunk = 0;
+        taken.worker = 7;
+        log.append(taken);
+        const std::vector<std::int64_t> ends1{1100, 1250, 1300};
+        const Value::List results1{Value(100), Value(true), Value(2.5)};
+        const std::vector<std::int64_t> ends2{1400, 1500};
+        const Value::List results2{Value(), Value(-4)};
+        {
+            EventLog::Batch batch(log);
+            EventLog::TaskSpan span;
+            span.job = 3;
+            span.chunk = 0;
+            span.worker = 7;
+            span.pid = 4242;
+            span.firstTask = 0;
+            span.firstStartNs = 1000;
+            span.endNs = ends1;
+            span.results = results1;
+            span.inputs = inputs;
+            batch.add(span);
+            // The next report of the chunk: task 3 was seen starting already (a live report).
+            span.firstTask = 3;
+            span.firstStartNs = 1300;
+            span.firstStartLogged = true;
+            span.endNs = ends2;
+            span.results = results2;
+            span.inputs = nullptr;
+            batch.add(span);
+            Event got;
+            got.tNs = 1600;
+            got.kind = EventKind::ChunkResult;
+            got.job = 3;
+            batch.add(got);
+        }
+        struct Expected
+        {
+            EventKind kind;
+            std::int64_t tNs;
+            std::int64_t task;
+            Value value;
+        };
+        const std::vector<Expected> expected{
+            {EventKind::ChunkTaken, 1000, -1, Value()},
+            {EventKind::TaskStarted, 1000, 0, Value(10)},
+            {EventKind::TaskFinished, 1100, 0, Value(100)},
+            {EventKind::TaskStarted, 1100, 1, Value(11)},
+            {EventKind::TaskFinished, 1250, 1, Value(true)},
+            {EventKind::TaskStarted, 1250, 2, Value(12)},
+            {EventKind::TaskFinished, 1300, 2, Value(2.5)},
+            {EventKind::TaskFinished, 1400, 3, Value()}, // its start was logged before
+            {EventKind::TaskStarted, 1400, 4, Value()},  // no inputs given: None
+            {EventKind::TaskFinished, 1500, 4, Value(-4)},
+            {EventKind::ChunkResult, 1600, -1, Value()},
+        };
+        QCOMPARE(log.size(), expected.size());
+        // Backwards first (every lookup misses the reader's hint), then forwards.
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t n = 0; n < expected.size(); ++n) {
+                const std::size_t i = pass == 0 ? expected.size() - 1 - n : n;
+                const Event e = log.at(i);
+                const Expected& x = expected[i];
+                QCOMPARE(int(e.kind), int(x.kind));
+                QCOMPARE(e.tNs, x.tNs);
+                QCOMPARE(e.task, x.task);
+                QCOMPARE(e.value, x.value);
+                QCOMPARE(e.job, 3);
+                QVERIFY(e.ok);
+                QCOMPARE(log.timeAt(i), x.tNs);
+                QCOMPARE(int(log.kindAt(i)), int(x.kind));
+                if (x.kind == EventKind::TaskStarted || x.kind == EventKind::TaskFinished) {
+                    QCOMPARE(e.worker, 7);
+                    QCOMPARE(e.pid, 4242);
+                    QCOMPARE(e.chunk, 0);
+                    QCOMPARE(e.delay, -1.0);
+                    QVERIFY(e.text.empty());
+                }
+            }
+        }
+        QCOMPARE(log.startNs(), 1000);
+    }
+
+    void spanWithBadResultsIsRefusedWhole()
+    {
+        EventLog log;
+        const std::vector<std::int64_t> ends{1, 2};
+        const Value::List listResult{Value(1), Value(Value::List{Value(2)})};
+        const Value::List oneResult{Value(1)};
+        EventLog::TaskSpan span;
+        span.endNs = ends;
+        span.results = listResult;
+        {
+            EventLog::Batch batch(log);
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(span));
+            span.results = oneResult;
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(span));
+            span.endNs = {};
+            span.results = {};
+            batch.add(span); // an empty span adds nothing
+        }
+        QCOMPARE(log.size(), std::size_t(0));
+    }
+
+    // Writers appending spans among plain events while a reader walks the log: every task's
+    // start comes before its end, each worker's tasks in order, nothing lost.
+    void concurrentSpansAndReader()
+    {
+        EventLog log;
+        constexpr int kWriters = 3;
+        constexpr int kReports = 3000;
+        constexpr int kPerReport = 5;
+        std::atomic<bool> done{false};
+        std::vector<std::thread> writers;
+        for (int w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&log, w] {
+                std::vector<std::int64_t> ends(kPerReport);
+                Value::List results(kPerReport);
+                for (int r = 0; r < kReports; ++r) {
+                    EventLog::Batch batch(log);
+                    Event taken;
+                    taken.kind = EventKind::ChunkTaken;
+                    taken.worker = w;
+                    taken.chunk = r;
+                    batch.add(taken);
+                    for (int k = 0; k < kPerReport; ++k) {
+                        ends[std::size_t(k)] = r * 100 + k + 1;
+                        results[std::size_t(k)] = Value(r * kPerReport + k);
+                    }
+                    EventLog::TaskSpan span;
+                    span.worker = w;
+                    span.chunk = r;
+                    span.firstTask = std::int64_t(r) * kPerReport;
+                    span.firstStartNs = r * 100;
+                    span.endNs = ends;
+                    span.results = results;
+                    batch.add(span);
+                }
+            });
+        }
+        std::vector<std::int64_t> started(kWriters, -1);
+        std::vector<std::int64_t> finished(kWriters, -1);
+        std::size_t seen = 0;
+        bool ordered = true;
+        auto readNew = [&] {
+            const std::size_t n = log.size();
+            for (; seen < n; ++seen) {
+                const Event e = log.at(seen);
+                if (e.kind == EventKind::TaskStarted) {
+                    ordered = ordered && e.task == started[e.worker] + 1 &&
+                              finished[e.worker] == e.task - 1;
+                    started[e.worker] = e.task;
+                } else if (e.kind == EventKind::TaskFinished) {
+                    ordered = ordered && e.task == started[e.worker] &&
+                              e.value == Value(e.task);
+                    finished[e.worker] = e.task;
+                }
+            }
+        };
+        std::thread reader([&] {
+            while (!done.load())
+                readNew();
+        });
+        for (auto& t : writers)
+            t.join();
+        done = true;
+        reader.join();
+        readNew();
+        QVERIFY(ordered);
+        QCOMPARE(log.size(), std::size_t(kWriters * kReports * (1 + 2 * kPerReport)));
+        for (int w = 0; w < kWriters; ++w)
+            QCOMPARE(finished[w], std::int64_t(kReports * kPerReport - 1));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestEventLog)
