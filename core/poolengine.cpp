@@ -101,7 +101,8 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
             ::close(fd);
         throw;
     }
-    m_feeder = std::thread([this] { feederLoop(); });
+    // The feeder thread starts only when a caller cannot hand its chunks to the queue itself
+    // (the queue is full, or the feeder is busy): many pools never need it.
 }
 
 PoolEngine::~PoolEngine()
@@ -214,6 +215,8 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
                     sent = sendAvailable(std::span<Pending>(batch));
                 for (std::size_t i = sent; i < batch.size(); ++i)
                     m_feedQueue.push_back(std::move(batch[i]));
+                if (sent < batch.size())
+                    startFeederLocked();
             }
             if (sent < batch.size())
                 m_feedCv.notify_one();
@@ -321,6 +324,20 @@ void PoolEngine::close()
     record(std::move(e));
     {
         std::lock_guard lock(m_feedMutex); // the feeder checks the state under this lock
+        if (m_feedQueue.empty() && !m_feederSending) {
+            // Nothing is waiting to go out: the stop messages go now, from here.
+            std::vector<Pending> stops(static_cast<std::size_t>(m_processes));
+            for (auto& stop : stops) {
+                stop.message = encodeStop();
+                stop.stop = true;
+            }
+            const std::size_t sent = sendAvailable(std::span<Pending>(stops));
+            for (std::size_t i = sent; i < stops.size(); ++i)
+                m_feedQueue.push_back(std::move(stops[i]));
+            m_stopsQueued = true;
+        }
+        if (!m_feedQueue.empty() || m_feederSending || !m_stopsQueued)
+            startFeederLocked();
     }
     m_feedCv.notify_all();
     wake(m_resultWake);
@@ -343,8 +360,14 @@ void PoolEngine::join()
     if (m_state.load() == State::Run)
         throw PoolError("ValueError", "Pool is still running");
     std::lock_guard lock(m_joinMutex);
-    if (m_feeder.joinable())
-        m_feeder.join();
+    std::thread feeder;
+    {
+        std::lock_guard feedLock(m_feedMutex);
+        feeder = std::move(m_feeder);
+        m_feederJoined = true; // no feeder starts after this
+    }
+    if (feeder.joinable())
+        feeder.join();
     if (m_resultThread.joinable())
         m_resultThread.join();
 }
@@ -359,9 +382,14 @@ std::vector<WorkerInfo> PoolEngine::workers() const
 // The feeder thread: chunks go into the shared queue in FIFO order, then (after close) one stop
 // message per worker.
 
+void PoolEngine::startFeederLocked()
+{
+    if (!m_feeder.joinable() && !m_feederJoined)
+        m_feeder = std::thread([this] { feederLoop(); });
+}
+
 void PoolEngine::feederLoop()
 {
-    bool stopsQueued = false;
     std::vector<Pending> batch;
     for (;;) {
         batch.clear();
@@ -374,7 +402,7 @@ void PoolEngine::feederLoop()
                 return;
             }
             if (m_feedQueue.empty()) {
-                if (stopsQueued)
+                if (m_stopsQueued)
                     return; // every stop message is out: the workers will exit
                 for (int i = 0; i < m_processes; ++i) {
                     Pending stop;
@@ -382,7 +410,7 @@ void PoolEngine::feederLoop()
                     stop.stop = true;
                     m_feedQueue.push_back(std::move(stop));
                 }
-                stopsQueued = true;
+                m_stopsQueued = true;
                 continue;
             }
             // Take what is queued, up to a batch: one system call sends many small chunks.

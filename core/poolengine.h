@@ -24,8 +24,10 @@
 
 namespace poolscope {
 
-// The machinery behind Pool, shaped like CPython's: a task-feeder thread (CPython's task
-// handler) puts chunks into one shared queue in FIFO order; a result thread (CPython's result
+// The machinery behind Pool, shaped like CPython's: chunks go into one shared queue in FIFO
+// order, from the caller's thread when the queue has room and nothing is waiting, else from a
+// task-feeder thread (CPython's task handler, started the first time it is needed); a result
+// thread (CPython's result
 // handler and worker handler in one) reads every worker's result pipe, records events, fills
 // the jobs' results, runs callbacks, reaps workers that exit and starts their replacements.
 // Workers are started only from the result thread, which outlives them all (PR_SET_PDEATHSIG
@@ -137,6 +139,7 @@ private:
     void registerJob(std::unique_ptr<Job> job);
     void enqueueChunks(const ChunkPlan& plan);
 
+    void startFeederLocked(); // with m_feedMutex held: starts the feeder thread if not yet
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
@@ -176,6 +179,8 @@ private:
     std::condition_variable m_feedCv;
     std::deque<Pending> m_feedQueue;
     bool m_feederSending = false; // the feeder holds popped chunks it has not sent yet
+    bool m_stopsQueued = false;   // close() has sent or queued one stop message per worker
+    bool m_feederJoined = false;  // join() has taken the feeder: none starts any more
 
     mutable std::mutex m_jobsMutex;
     std::map<int, std::unique_ptr<Job>> m_jobs;
@@ -186,7 +191,7 @@ private:
     std::vector<WorkerInfo> m_workerInfo;
 
     std::mutex m_joinMutex;
-    std::thread m_feeder;
+    std::thread m_feeder; // guarded by m_feedMutex
     std::thread m_resultThread;
 };
 

@@ -591,15 +591,16 @@ private slots:
         QCOMPARE(eventsOf(*pool.eventLog(), EventKind::TaskFinished).size(), std::size_t(2));
     }
 
-    // A chunk too large for one socket message travels in a memfd.
+    // The task queue holds 1 MiB: 4 chunks of 600 KB fill it (the feeder thread waits for
+    // room), and a 2.4 MB chunk streams through it.
     void largeChunks_data() { addMethods(); }
     void largeChunks()
     {
         QFETCH(StartMethod, method);
         Pool pool(options(method, 1));
-        const auto in = range(0, 60000); // one worker: chunksize 15,000
+        const auto in = range(0, 300000); // one worker: chunksize 75,000
         QCOMPARE(pool.map("square", in), squares(in));
-        QCOMPARE(pool.map("square", in, 60000), squares(in));
+        QCOMPARE(pool.map("square", in, 300000), squares(in));
     }
 
     // PoolScope's default: a worker that dies mid-task fails that task with a clear error, a
