@@ -5,6 +5,7 @@
 #include "poolworker.h"
 #include "taskregistry.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -594,12 +595,18 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         eof = true;
         return;
     }
-    w.inbox.insert(w.inbox.end(), buf, buf + n);
+    // Frames are parsed where they are: from the read buffer when nothing was left over from
+    // the previous read (the common case), else from the inbox the new bytes join.
+    std::span<const std::uint8_t> bytes(buf, std::size_t(n));
+    if (!w.inbox.empty()) {
+        w.inbox.insert(w.inbox.end(), buf, buf + n);
+        bytes = w.inbox;
+    }
     std::size_t pos = 0;
-    while (w.inbox.size() - pos >= 4) {
-        const std::uint8_t* h = w.inbox.data() + pos;
+    while (bytes.size() - pos >= 4) {
+        const std::uint8_t* h = bytes.data() + pos;
         const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
-        if (w.inbox.size() - pos - 4 < len)
+        if (bytes.size() - pos - 4 < len)
             break;
         try {
             handleReport(w, decodeReport({h + 4, len}));
@@ -610,7 +617,10 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         }
         pos += 4 + len;
     }
-    w.inbox.erase(w.inbox.begin(), w.inbox.begin() + std::ptrdiff_t(pos));
+    if (w.inbox.empty())
+        w.inbox.assign(bytes.begin() + std::ptrdiff_t(pos), bytes.end());
+    else
+        w.inbox.erase(w.inbox.begin(), w.inbox.begin() + std::ptrdiff_t(pos));
 }
 
 void PoolEngine::handleReport(Worker& w, const WorkerReport& r)
