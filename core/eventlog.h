@@ -2,8 +2,8 @@
 
 #include "event.h"
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>

@@ -462,7 +462,9 @@ std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
 bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 {
     // Waits for room when the queue is full (the workers are busy), or until terminate().
-    const auto terminated = [this] { return m_state.load() == State::Terminate; };
+    const auto terminated = [this] {
+        return m_state.load() == State::Terminate;
+    };
     for (const Pending& p : batch) {
         const std::int64_t t = monotonicNs();
         if (!m_queue.push(p.message.bytes, terminated))

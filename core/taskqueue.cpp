@@ -45,7 +45,7 @@ struct TaskQueue::Control
 namespace {
 
 constexpr std::size_t kControlBytes = 4096;
-constexpr std::uint32_t kMagic = 0x50535451; // "PSTQ"
+constexpr std::uint32_t kMagic = 0x50535451;  // "PSTQ"
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
 constexpr std::uint32_t kMaxMessageBytes = 256u << 20;
 
@@ -235,8 +235,7 @@ bool TaskQueue::push(std::span<const std::uint8_t> message, const std::function<
     std::uint64_t w = c.writePos.load(std::memory_order_relaxed);
     auto stream = [&](const std::uint8_t* p, std::size_t n) {
         while (n > 0) {
-            const std::uint64_t room =
-                c.capacity - (w - c.readPos.load(std::memory_order_acquire));
+            const std::uint64_t room = c.capacity - (w - c.readPos.load(std::memory_order_acquire));
             if (room == 0) {
                 const std::uint32_t seq = c.spaceSeq.load(std::memory_order_acquire);
                 c.writerWaiting.store(1, std::memory_order_seq_cst);
@@ -401,8 +400,7 @@ bool TaskQueue::pop(std::uint32_t readerId, std::vector<std::uint8_t>& out,
         const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
         if (len > kMaxMessageBytes) {
             unlock();
-            throw std::runtime_error("task queue: corrupt message length " +
-                                     std::to_string(len));
+            throw std::runtime_error("task queue: corrupt message length " + std::to_string(len));
         }
         c.messageEnd.store(r + 4 + len, std::memory_order_release);
         c.readPos.store(r + 4, std::memory_order_seq_cst);

@@ -4,20 +4,21 @@
 #include "wire.h"
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
 namespace poolscope {
 
-// Streams MessagePack into a byte buffer without building a Value first (msgpack-cxx's
-// packer underneath): what the hot paths use to encode chunks and reports. write(Value)
-// produces exactly what encodeValue() does.
+// Streams MessagePack straight into a byte buffer without building a Value first: what the hot
+// paths use to encode chunks and reports. Hand-written (no MessagePack library): each call
+// works out the exact size of what it writes, grows the buffer once, and then writes through
+// a plain pointer, big-endian headers included. Ints take the smallest MessagePack int form,
+// floats are always float64, a tuple is the map {"t": list} and a list of >= kPackedIntsMin
+// ints is one packed-ints extension. write(Value) produces exactly what encodeValue() does.
 class ValueWriter
 {
 public:
-    explicit ValueWriter(Bytes& out);
-    ~ValueWriter();
+    explicit ValueWriter(Bytes& out) : m_out(out) {}
     ValueWriter(const ValueWriter&) = delete;
     ValueWriter& operator=(const ValueWriter&) = delete;
 
@@ -32,10 +33,10 @@ public:
     ValueWriter& writeStr(std::string_view s);
 
 private:
-    template <typename Get> void packInts(std::size_t n, const Get& get);
+    // Appends n bytes to the buffer and returns where they start (valid until the next call).
+    std::uint8_t* grow(std::size_t n);
 
-    struct Impl;
-    std::unique_ptr<Impl> m_impl;
+    Bytes& m_out;
 };
 
 } // namespace poolscope

@@ -12,9 +12,10 @@ namespace poolscope {
 using Bytes = std::vector<std::uint8_t>;
 
 // The wire format: a frame is a little-endian u32 length followed by that many bytes of
-// MessagePack (msgpack-cxx). Values map to MessagePack's nil, bool, int, float64, str and array;
-// a tuple is a one-key map {"t": [...]}; a list of at least kPackedIntsMin ints is an ext of
-// type kPackedIntsExt holding little-endian int64s (decoded back to the same list).
+// MessagePack (hand-written: ValueWriter and decodeValue). Values map to MessagePack's nil, bool,
+// int, float64, str and array; a tuple is a one-key map {"t": [...]}; a list of at least
+// kPackedIntsMin ints is an ext of type kPackedIntsExt holding little-endian int64s (decoded back
+// to the same list).
 struct WireError : std::runtime_error
 {
     using std::runtime_error::runtime_error;

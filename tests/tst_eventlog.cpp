@@ -248,8 +248,7 @@ private slots:
                               finished[e.worker] == e.task - 1;
                     started[e.worker] = e.task;
                 } else if (e.kind == EventKind::TaskFinished) {
-                    ordered = ordered && e.task == started[e.worker] &&
-                              e.value == Value(e.task);
+                    ordered = ordered && e.task == started[e.worker] && e.value == Value(e.task);
                     finished[e.worker] = e.task;
                 }
             }

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <fcntl.h>
 #include <cstring>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <thread>
@@ -33,7 +33,9 @@ std::uint32_t indexOf(const Bytes& m)
     return i;
 }
 
-const auto kAlive = [] { return true; };
+const auto kAlive = [] {
+    return true;
+};
 
 } // namespace
 
