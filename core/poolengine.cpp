@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -431,11 +432,11 @@ void PoolEngine::feederLoop()
     }
 }
 
-void PoolEngine::recordSubmitted(const Pending& p, std::int64_t tNs) const
+void PoolEngine::addSubmitted(std::vector<Event>& events, const Pending& p, std::int64_t tNs) const
 {
-    if (p.stop)
+    if (p.stop || !m_log)
         return;
-    Event e;
+    Event& e = events.emplace_back();
     e.tNs = tNs;
     e.kind = EventKind::ChunkSubmitted;
     e.job = p.job;
@@ -443,34 +444,47 @@ void PoolEngine::recordSubmitted(const Pending& p, std::int64_t tNs) const
     e.task = p.first;
     e.a = p.first;
     e.b = p.last;
-    record(std::move(e));
+}
+
+void PoolEngine::flushEvents(std::vector<Event>& events) const
+{
+    if (m_log && !events.empty())
+        m_log->append(std::span<const Event>(events)); // one lock for the lot
+    events.clear();
 }
 
 std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
 {
+    std::vector<Event> events;
     std::size_t sent = 0;
     for (const Pending& p : pending) {
         const std::int64_t t = monotonicNs(); // before the push: a worker may take it at once
         if (!m_queue.tryPush(p.message.bytes))
             break;
-        recordSubmitted(p, t);
+        addSubmitted(events, p, t);
         ++sent;
     }
+    flushEvents(events);
     return sent;
 }
 
 bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 {
     // Waits for room when the queue is full (the workers are busy), or until terminate().
-    const auto terminated = [this] {
-        return m_state.load() == State::Terminate;
-    };
+    // What went out before a wait is recorded before it, so that the log stays close to time
+    // order.
+    const auto terminated = [this] { return m_state.load() == State::Terminate; };
+    std::vector<Event> events;
     for (const Pending& p : batch) {
         const std::int64_t t = monotonicNs();
-        if (!m_queue.push(p.message.bytes, terminated))
-            return false;
-        recordSubmitted(p, t);
+        if (!m_queue.tryPush(p.message.bytes)) {
+            flushEvents(events);
+            if (!m_queue.push(p.message.bytes, terminated))
+                return false;
+        }
+        addSubmitted(events, p, t);
     }
+    flushEvents(events);
     return true;
 }
 
@@ -611,7 +625,8 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         if (bytes.size() - pos - 4 < len)
             break;
         try {
-            handleReport(w, decodeReport({h + 4, len}));
+            WorkerReport report = decodeReport({h + 4, len});
+            handleReport(w, report);
         } catch (const WireError& e) {
             std::fprintf(stderr, "pool: bad report from %s: %s\n", w.name.c_str(), e.what());
         } catch (const std::bad_variant_access&) {
@@ -625,7 +640,7 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         w.inbox.erase(w.inbox.begin(), w.inbox.begin() + std::ptrdiff_t(pos));
 }
 
-void PoolEngine::handleReport(Worker& w, const WorkerReport& r)
+void PoolEngine::handleReport(Worker& w, WorkerReport& r)
 {
     switch (r.kind) {
     case WorkerReport::Kind::Ready: {
@@ -665,22 +680,14 @@ void PoolEngine::handleReport(Worker& w, const WorkerReport& r)
         w.lastEndNs = r.takenNs;
         w.chunkValues.clear();
     }
-    for (const auto& v : r.values)
-        w.chunkValues.push_back(v);
     if (m_log)
         logTasks(w, r, job);
+    if (w.chunkValues.empty())
+        w.chunkValues = std::move(r.values); // the usual case: one report per chunk
+    else
+        std::move(r.values.begin(), r.values.end(), std::back_inserter(w.chunkValues));
     if (r.kind != WorkerReport::Kind::Result)
         return;
-
-    Event got;
-    got.tNs = monotonicNs();
-    got.kind = EventKind::ChunkResult;
-    got.job = r.job;
-    got.chunk = r.chunk;
-    got.worker = w.number;
-    got.pid = w.pid;
-    got.ok = r.ok;
-    record(std::move(got));
     Value::List values = std::move(w.chunkValues);
     w.job = -1;
     w.chunk = -1;
@@ -773,6 +780,17 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
             batch.add(e);
             w.startedUpTo = index + 1;
         }
+    }
+    if (r.kind == WorkerReport::Kind::Result) {
+        Event got;
+        got.tNs = monotonicNs();
+        got.kind = EventKind::ChunkResult;
+        got.job = r.job;
+        got.chunk = r.chunk;
+        got.worker = w.number;
+        got.pid = w.pid;
+        got.ok = r.ok;
+        batch.add(got);
     }
 }
 

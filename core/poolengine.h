@@ -143,13 +143,15 @@ private:
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
-    void recordSubmitted(const Pending& p, std::int64_t tNs) const;
+    void addSubmitted(std::vector<Event>& events, const Pending& p, std::int64_t tNs) const;
+    void flushEvents(std::vector<Event>& events) const;
     static constexpr std::size_t kSendBatch = 64;
 
     void resultLoop(std::promise<void>& started);
     void startWorker();
     void readWorker(Worker& worker, bool& eof);
-    void handleReport(Worker& worker, const WorkerReport& report);
+    void handleReport(Worker& worker, WorkerReport& report); // takes the report's values
+    // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
     void logTasks(Worker& worker, const WorkerReport& report, const Job* job);
     void handleExit(Worker& worker);
     struct LostChunk
