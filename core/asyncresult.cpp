@@ -141,6 +141,22 @@ Value AsyncResult::get(std::optional<double> timeoutSeconds)
     return *m_value;
 }
 
+Value AsyncResult::take()
+{
+    wait();
+    std::unique_lock lock(m_mutex);
+    const bool first = !m_yielded;
+    m_yielded = true;
+    lock.unlock();
+    if (first)
+        recordYield(m_value, m_error ? &*m_error : nullptr);
+    if (m_error)
+        throw PoolError(*m_error);
+    if (!first || !m_value)
+        return Value();
+    return std::move(*m_value); // the caller is the only reader (see the header)
+}
+
 bool AsyncResult::ready() const
 {
     std::lock_guard lock(m_mutex);

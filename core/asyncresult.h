@@ -24,6 +24,9 @@ public:
     // Blocks until ready; returns the value or throws PoolError with the task's exception.
     // With a timeout that expires: throws PoolTimeoutError.
     Value get(std::optional<double> timeoutSeconds = std::nullopt);
+    // get() for the one reader of a result that nobody else holds (Pool's blocking map, starmap
+    // and apply): the value is moved out, not copied. Only the first call returns it.
+    Value take();
     // Blocks until ready or the timeout expires; returns nothing either way (Python's wait()).
     void wait(std::optional<double> timeoutSeconds = std::nullopt);
     bool ready() const;

@@ -41,17 +41,18 @@ int Pool::defaultChunksize(std::size_t items, int workers)
 
 Value::List Pool::map(std::string_view func, Value::List items, std::optional<int> chunksize)
 {
-    return m_engine->submitMap("map", func, std::move(items), chunksize, false, {}, {})
-        ->get()
-        .asList();
+    Value result =
+        m_engine->submitMap("map", func, std::move(items), chunksize, false, {}, {})->take();
+    return std::move(result.asList());
 }
 
 Value::List Pool::starmap(std::string_view func, Value::List argTuples,
                           std::optional<int> chunksize)
 {
-    return m_engine->submitMap("starmap", func, std::move(argTuples), chunksize, true, {}, {})
-        ->get()
-        .asList();
+    Value result =
+        m_engine->submitMap("starmap", func, std::move(argTuples), chunksize, true, {}, {})
+            ->take();
+    return std::move(result.asList());
 }
 
 std::shared_ptr<AsyncResult> Pool::mapAsync(std::string_view func, Value::List items,
@@ -99,7 +100,7 @@ std::shared_ptr<ImapIterator> Pool::imapUnordered(std::string_view func, ItemGen
 
 Value Pool::apply(std::string_view func, Value::List args)
 {
-    return m_engine->submitApply(func, std::move(args), {}, {})->get();
+    return m_engine->submitApply(func, std::move(args), {}, {})->take();
 }
 
 std::shared_ptr<AsyncResult> Pool::applyAsync(std::string_view func, Value::List args,

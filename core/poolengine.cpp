@@ -148,7 +148,7 @@ int PoolEngine::newJobId()
     return next++;
 }
 
-void PoolEngine::registerJob(std::unique_ptr<Job> job)
+bool PoolEngine::registerJob(std::unique_ptr<Job> job)
 {
     Event e;
     e.tNs = monotonicNs();
@@ -158,9 +158,29 @@ void PoolEngine::registerJob(std::unique_ptr<Job> job)
     e.b = job->chunksize;
     e.text = job->api + " " + job->func;
     record(std::move(e));
-    std::lock_guard lock(m_jobsMutex);
-    const int id = job->id;
-    m_jobs.emplace(id, std::move(job));
+    std::optional<RemoteError> broken;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        if (m_broken) {
+            broken = m_broken; // breakPool() has already failed every job it knew of
+        } else {
+            const int id = job->id;
+            m_jobs.emplace(id, std::move(job));
+            return true;
+        }
+    }
+    failJob(*job, *broken);
+    return false;
+}
+
+void PoolEngine::failJob(Job& job, const RemoteError& error)
+{
+    if (job.result)
+        job.result->fail(error);
+    if (job.iterator) {
+        for (std::int64_t c = 0; c < job.chunkCount; ++c)
+            job.iterator->deliverChunk(c, {{c * job.chunksize, error}});
+    }
 }
 
 PoolEngine::ChunkPlan PoolEngine::planOf(const Job& job)
@@ -173,8 +193,7 @@ void PoolEngine::submitJob(std::unique_ptr<Job> job)
     // Once registered, the job may complete or be failed (breakPool) and vanish at any moment:
     // what the chunks need is taken before, and the inputs are shared.
     const ChunkPlan plan = planOf(*job);
-    registerJob(std::move(job));
-    if (plan.chunkCount > 0)
+    if (registerJob(std::move(job)) && plan.chunkCount > 0)
         enqueueChunks(plan);
 }
 
@@ -955,14 +974,8 @@ void PoolEngine::breakPool(const RemoteError& error)
         m_broken = error;
         pending.swap(m_jobs);
     }
-    for (auto& [id, job] : pending) {
-        if (job->result)
-            job->result->fail(error);
-        if (job->iterator) {
-            for (std::int64_t c = 0; c < job->chunkCount; ++c)
-                job->iterator->deliverChunk(c, {{c * job->chunksize, error}});
-        }
-    }
+    for (auto& [id, job] : pending)
+        failJob(*job, error);
 }
 
 void PoolEngine::terminateWorkers()

@@ -136,7 +136,8 @@ private:
                                 bool star) const;
     static ChunkPlan planOf(const Job& job);
     void submitJob(std::unique_ptr<Job> job); // registers it, then hands its chunks over
-    void registerJob(std::unique_ptr<Job> job);
+    bool registerJob(std::unique_ptr<Job> job); // false: the pool is broken, the job failed
+    void failJob(Job& job, const RemoteError& error);
     void enqueueChunks(const ChunkPlan& plan);
 
     void startFeederLocked(); // with m_feedMutex held: starts the feeder thread if not yet
