@@ -50,8 +50,7 @@ Value::List Pool::starmap(std::string_view func, Value::List argTuples,
                           std::optional<int> chunksize)
 {
     Value result =
-        m_engine->submitMap("starmap", func, std::move(argTuples), chunksize, true, {}, {})
-            ->take();
+        m_engine->submitMap("starmap", func, std::move(argTuples), chunksize, true, {}, {})->take();
     return std::move(result.asList());
 }
 

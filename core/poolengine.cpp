@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <iterator>
 #include <fcntl.h>
+#include <iterator>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -478,11 +478,12 @@ std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
     std::size_t sent = 0;
     for (const Pending& p : pending) {
         const std::int64_t t = monotonicNs(); // before the push: a worker may take it at once
-        if (!m_queue.tryPush(p.message.bytes))
+        if (!m_queue.tryPush(p.message.bytes, false))
             break;
         addSubmitted(events, p, t);
         ++sent;
     }
+    m_queue.notify(sent); // one wake-up call for the burst
     flushEvents(events);
     return sent;
 }
@@ -492,17 +493,25 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
     // Waits for room when the queue is full (the workers are busy), or until terminate().
     // What went out before a wait is recorded before it, so that the log stays close to time
     // order.
-    const auto terminated = [this] { return m_state.load() == State::Terminate; };
+    const auto terminated = [this] {
+        return m_state.load() == State::Terminate;
+    };
     std::vector<Event> events;
+    std::size_t unnotified = 0;
     for (const Pending& p : batch) {
         const std::int64_t t = monotonicNs();
-        if (!m_queue.tryPush(p.message.bytes)) {
+        if (m_queue.tryPush(p.message.bytes, false)) {
+            ++unnotified;
+        } else {
+            m_queue.notify(unnotified);
+            unnotified = 0;
             flushEvents(events);
             if (!m_queue.push(p.message.bytes, terminated))
                 return false;
         }
         addSubmitted(events, p, t);
     }
+    m_queue.notify(unnotified);
     flushEvents(events);
     return true;
 }

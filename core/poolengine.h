@@ -135,7 +135,7 @@ private:
     std::unique_ptr<Job> newJob(Job::Kind kind, std::string api, std::string_view func,
                                 bool star) const;
     static ChunkPlan planOf(const Job& job);
-    void submitJob(std::unique_ptr<Job> job); // registers it, then hands its chunks over
+    void submitJob(std::unique_ptr<Job> job);   // registers it, then hands its chunks over
     bool registerJob(std::unique_ptr<Job> job); // false: the pool is broken, the job failed
     void failJob(Job& job, const RemoteError& error);
     void enqueueChunks(const ChunkPlan& plan);

@@ -188,25 +188,33 @@ void TaskQueue::copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) con
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-void TaskQueue::publish(std::uint64_t writePos)
+void TaskQueue::publish(std::uint64_t writePos, std::size_t wake)
+{
+    m_control->writePos.store(writePos, std::memory_order_seq_cst);
+    if (wake > 0)
+        notify(wake);
+}
+
+void TaskQueue::notify(std::size_t readers)
 {
     Control& c = *m_control;
-    c.writePos.store(writePos, std::memory_order_seq_cst);
     // Pairs with the seq_cst store of holderWaiting / sleepers and the re-check after it: either
-    // the reader sees the new bytes, or the writer sees the reader waiting and wakes it.
+    // the reader sees the new bytes (stored before this call), or the writer sees the reader
+    // waiting and wakes it.
     if (c.holderWaiting.load(std::memory_order_seq_cst)) {
         c.holderWaiting.store(0, std::memory_order_relaxed);
         c.holderSeq.fetch_add(1, std::memory_order_release);
         futexWake(c.holderSeq, 1);
         return; // the holder wakes the next reader when it is done
     }
-    if (c.sleepers.load(std::memory_order_seq_cst) > 0) {
+    const std::uint32_t sleeping = c.sleepers.load(std::memory_order_seq_cst);
+    if (sleeping > 0 && readers > 0) {
         c.dataSeq.fetch_add(1, std::memory_order_release);
-        futexWake(c.dataSeq, 1);
+        futexWake(c.dataSeq, int(std::min<std::size_t>({readers, sleeping, INT_MAX})));
     }
 }
 
-bool TaskQueue::tryPush(std::span<const std::uint8_t> message)
+bool TaskQueue::tryPush(std::span<const std::uint8_t> message, bool notify)
 {
     Control& c = *m_control;
     if (message.size() > kMaxMessageBytes)
@@ -220,7 +228,7 @@ bool TaskQueue::tryPush(std::span<const std::uint8_t> message)
                                     std::uint8_t(len >> 16), std::uint8_t(len >> 24)};
     copyIn(w, header, 4);
     copyIn(w + 4, message.data(), message.size());
-    publish(w + 4 + message.size());
+    publish(w + 4 + message.size(), notify ? 1 : 0);
     return true;
 }
 
@@ -251,7 +259,7 @@ bool TaskQueue::push(std::span<const std::uint8_t> message, const std::function<
             w += k;
             p += k;
             n -= k;
-            publish(w);
+            publish(w, 1);
         }
         return true;
     };

@@ -45,7 +45,11 @@ public:
 
     // Writer side: one writer thread at a time (the caller serializes).
     // Appends the whole message if it fits now; false (nothing written) when it does not.
-    bool tryPush(std::span<const std::uint8_t> message);
+    // With notify false, a sleeping reader is not woken: the writer calls notify() once after
+    // a burst (each wake-up is a system call, and an inter-processor interrupt in a VM).
+    bool tryPush(std::span<const std::uint8_t> message, bool notify = true);
+    // Wakes up to `readers` sleeping readers (and a reader waiting for the rest of a message).
+    void notify(std::size_t readers);
     // Appends the message, waiting for room and streaming it if it is larger than the free
     // space. Returns false when cancelled() became true while waiting (the stream is then
     // unusable: the queue is being torn down).
@@ -74,7 +78,7 @@ private:
     // Waits until the stream holds more than `pos` bytes (as the lock holder). false: gone.
     bool waitForBytes(std::uint64_t pos, const std::function<bool()>& alive);
     bool readBytes(std::uint8_t* dst, std::size_t n, const std::function<bool()>& alive);
-    void publish(std::uint64_t writePos);
+    void publish(std::uint64_t writePos, std::size_t wake);
     void copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n);
     void copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const;
     void freed(); // after the reader advanced: wake a writer waiting for room
