@@ -169,6 +169,8 @@ std::size_t TaskQueue::pendingBytes() const
 
 void TaskQueue::copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n)
 {
+    if (n == 0)
+        return; // an empty message's span may hold no pointer at all
     const std::size_t cap = m_control->capacity;
     const std::size_t at = std::size_t(pos % cap);
     const std::size_t first = std::min(n, cap - at);
@@ -178,6 +180,8 @@ void TaskQueue::copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n
 
 void TaskQueue::copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const
 {
+    if (n == 0)
+        return;
     const std::size_t cap = m_control->capacity;
     const std::size_t at = std::size_t(pos % cap);
     const std::size_t first = std::min(n, cap - at);

@@ -271,7 +271,9 @@ private slots:
             if (pid <= 0)
                 continue;
             const auto status = pt::reapWithin(pid, 20);
-            QVERIFY2(status, qPrintable(QString("pid %1 survived its parent").arg(pid)));
+            QVERIFY2(status, qPrintable(QString("pid %1 (%2) survived its parent")
+                                            .arg(pid)
+                                            .arg(pid == grandchild ? "grandchild" : "server")));
             QVERIFY(WIFSIGNALED(*status));
             QCOMPARE(WTERMSIG(*status), SIGKILL);
         }
