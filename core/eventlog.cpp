@@ -59,6 +59,7 @@ struct EventLog::Storage
     SegmentedArray<Cell> cells;
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
+    const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
     std::atomic<std::uint64_t> logicalSize{0};
 };
 
@@ -160,8 +161,12 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.delay = -1;
     r.value = -1;
     if (span.inputs) {
-        r.value = std::int64_t(s.inputs.pending());
-        s.inputs.emplace(span.inputs);
+        // A job's reports share its input list: it is kept once per run of spans, not per span.
+        if (span.inputs.get() != s.lastInputs) {
+            s.inputs.emplace(span.inputs);
+            s.lastInputs = span.inputs.get();
+        }
+        r.value = std::int64_t(s.inputs.pending()) - 1;
     }
     r.job = span.job;
     r.chunk = span.chunk;
