@@ -7,6 +7,26 @@
 
 using namespace poolscope;
 
+namespace {
+
+// Runs readNew over and over on a reader thread until every writer has finished, then once more
+// on this thread: what a view does while a pool runs, and after.
+template <class ReadNew> void readWhileWriting(std::vector<std::thread>& writers, ReadNew& readNew)
+{
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        while (!done.load())
+            readNew();
+    });
+    for (auto& t : writers)
+        t.join();
+    done = true;
+    reader.join();
+    readNew();
+}
+
+} // namespace
+
 class TestEventLog : public QObject
 {
     Q_OBJECT
@@ -34,7 +54,6 @@ private slots:
         EventLog log;
         constexpr int kWriters = 4;
         constexpr int kPerWriter = 3 * int(EventLog::kSegmentSize) + 17; // crosses segments
-        std::atomic<bool> done{false};
         std::vector<std::thread> writers;
         for (int w = 0; w < kWriters; ++w) {
             writers.emplace_back([&log, w] {
@@ -71,15 +90,7 @@ private slots:
                 next[e.worker] = e.task + 1;
             }
         };
-        std::thread reader([&] {
-            while (!done.load())
-                readNew();
-        });
-        for (auto& t : writers)
-            t.join();
-        done = true;
-        reader.join();
-        readNew();
+        readWhileWriting(writers, readNew);
         QVERIFY(ordered);
         QCOMPARE(log.size(), std::size_t(kWriters * kPerWriter));
         for (int w = 0; w < kWriters; ++w)
@@ -207,7 +218,6 @@ private slots:
         constexpr int kWriters = 3;
         constexpr int kReports = 3000;
         constexpr int kPerReport = 5;
-        std::atomic<bool> done{false};
         std::vector<std::thread> writers;
         for (int w = 0; w < kWriters; ++w) {
             writers.emplace_back([&log, w] {
@@ -253,15 +263,7 @@ private slots:
                 }
             }
         };
-        std::thread reader([&] {
-            while (!done.load())
-                readNew();
-        });
-        for (auto& t : writers)
-            t.join();
-        done = true;
-        reader.join();
-        readNew();
+        readWhileWriting(writers, readNew);
         QVERIFY(ordered);
         QCOMPARE(log.size(), std::size_t(kWriters * kReports * (1 + 2 * kPerReport)));
         for (int w = 0; w < kWriters; ++w)
