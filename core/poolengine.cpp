@@ -347,11 +347,7 @@ void PoolEngine::close()
         std::lock_guard lock(m_feedMutex); // the feeder checks the state under this lock
         if (m_feedQueue.empty() && !m_feederSending) {
             // Nothing is waiting to go out: the stop messages go now, from here.
-            std::vector<Pending> stops(static_cast<std::size_t>(m_processes));
-            for (auto& stop : stops) {
-                stop.message = encodeStop();
-                stop.stop = true;
-            }
+            std::vector<Pending> stops = stopMessages();
             const std::size_t sent = sendAvailable(std::span<Pending>(stops));
             for (std::size_t i = sent; i < stops.size(); ++i)
                 m_feedQueue.push_back(std::move(stops[i]));
@@ -403,6 +399,16 @@ std::vector<WorkerInfo> PoolEngine::workers() const
 // The feeder thread: chunks go into the shared queue in FIFO order, then (after close) one stop
 // message per worker.
 
+std::vector<PoolEngine::Pending> PoolEngine::stopMessages() const
+{
+    std::vector<Pending> stops(static_cast<std::size_t>(m_processes));
+    for (Pending& stop : stops) {
+        stop.message = encodeStop();
+        stop.stop = true;
+    }
+    return stops;
+}
+
 void PoolEngine::startFeederLocked()
 {
     if (!m_feeder.joinable() && !m_feederJoined)
@@ -425,12 +431,8 @@ void PoolEngine::feederLoop()
             if (m_feedQueue.empty()) {
                 if (m_stopsQueued)
                     return; // every stop message is out: the workers will exit
-                for (int i = 0; i < m_processes; ++i) {
-                    Pending stop;
-                    stop.message = encodeStop();
-                    stop.stop = true;
+                for (Pending& stop : stopMessages())
                     m_feedQueue.push_back(std::move(stop));
-                }
                 m_stopsQueued = true;
                 continue;
             }

@@ -141,6 +141,7 @@ private:
     void enqueueChunks(const ChunkPlan& plan);
 
     void startFeederLocked(); // with m_feedMutex held: starts the feeder thread if not yet
+    std::vector<Pending> stopMessages() const; // one close() sentinel per worker
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it

@@ -1,6 +1,7 @@
 #include "taskqueue.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -66,6 +67,13 @@ bool futexWait(std::atomic<std::uint32_t>& a, std::uint32_t expected)
 void futexWake(std::atomic<std::uint32_t>& a, int count)
 {
     ::syscall(SYS_futex, word(a), FUTEX_WAKE, count, nullptr, nullptr, 0);
+}
+
+// A message's 4-byte little-endian length, written before it in the stream.
+std::array<std::uint8_t, 4> lengthHeader(std::size_t size)
+{
+    const auto n = std::uint32_t(size);
+    return {std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16), std::uint8_t(n >> 24)};
 }
 
 [[noreturn]] void sysFail(const std::string& what)
@@ -227,10 +235,8 @@ bool TaskQueue::tryPush(std::span<const std::uint8_t> message, bool notify)
     const std::uint64_t r = c.readPos.load(std::memory_order_acquire);
     if (c.capacity - (w - r) < 4 + message.size())
         return false;
-    const auto len = std::uint32_t(message.size());
-    const std::uint8_t header[4] = {std::uint8_t(len), std::uint8_t(len >> 8),
-                                    std::uint8_t(len >> 16), std::uint8_t(len >> 24)};
-    copyIn(w, header, 4);
+    const auto header = lengthHeader(message.size());
+    copyIn(w, header.data(), 4);
     copyIn(w + 4, message.data(), message.size());
     publish(w + 4 + message.size(), notify ? 1 : 0);
     return true;
@@ -241,9 +247,7 @@ bool TaskQueue::push(std::span<const std::uint8_t> message, const std::function<
     if (tryPush(message))
         return true;
     Control& c = *m_control;
-    const auto len = std::uint32_t(message.size());
-    const std::uint8_t header[4] = {std::uint8_t(len), std::uint8_t(len >> 8),
-                                    std::uint8_t(len >> 16), std::uint8_t(len >> 24)};
+    const auto header = lengthHeader(message.size());
     std::uint64_t w = c.writePos.load(std::memory_order_relaxed);
     auto stream = [&](const std::uint8_t* p, std::size_t n) {
         while (n > 0) {
@@ -267,7 +271,7 @@ bool TaskQueue::push(std::span<const std::uint8_t> message, const std::function<
         }
         return true;
     };
-    return stream(header, 4) && stream(message.data(), message.size());
+    return stream(header.data(), 4) && stream(message.data(), message.size());
 }
 
 void TaskQueue::wakeWriter()
