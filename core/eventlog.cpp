@@ -11,11 +11,13 @@ namespace poolscope {
 // One event, flat. `value` holds None/bool/int/float inline (a float as its bits); any other
 // value is an index into the side array, as is `text` (index + 1; 0 for no text).
 // A span record (kSpan) stands for a TaskSpan: tNs = the first task's start, task = the first
-// task, a = number of tasks, b = index of the first Cell, value = index into `inputs` (-1: none).
+// task, a = number of tasks, b = index of the first Cell, value = index into `inputs` (-1: none,
+// or the inputs are in the cells: kInlineInputs).
 struct EventLog::Record
 {
     static constexpr std::uint8_t kSpan = 1;
     static constexpr std::uint8_t kFirstStartLogged = 2;
+    static constexpr std::uint8_t kInlineInputs = 4;
     std::uint64_t first; // logical index of the record's (first) event
     std::int64_t tNs;
     std::int64_t task;
@@ -42,12 +44,16 @@ struct EventLog::Record
     }
 };
 
-// One task of a span: when it ended and its (scalar) result.
+// One task of a span: when it ended, its (scalar) result, and its input when that is a scalar
+// too (kInlineInputs): then the log does not keep the job's input list, which the caller's
+// next list can reuse (a list of Values costs 40 bytes an item, and fresh memory faults).
 struct EventLog::Cell
 {
     std::int64_t endNs;
     std::int64_t bits;
+    std::int64_t inputBits;
     Value::Kind kind;
+    Value::Kind inputKind;
 };
 
 struct EventLog::Storage
@@ -160,7 +166,13 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.b = std::int64_t(s.cells.pending());
     r.delay = -1;
     r.value = -1;
-    if (span.inputs) {
+    const std::size_t n = span.endNs.size();
+    const std::vector<Value>* inputs = span.inputs.get();
+    const bool inlineInputs =
+        inputs && span.firstTask >= 0 && std::size_t(span.firstTask) + n <= inputs->size() &&
+        std::all_of(inputs->begin() + span.firstTask, inputs->begin() + span.firstTask + n,
+                    isScalar);
+    if (span.inputs && !inlineInputs) {
         // A job's reports share its input list: it is kept once per run of spans, not per span.
         if (span.inputs.get() != s.lastInputs) {
             s.inputs.emplace(span.inputs);
@@ -175,10 +187,17 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.kind = EventKind::TaskFinished;
     r.ok = true;
     r.valueKind = Value::Kind::None;
-    r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0);
-    for (std::size_t k = 0; k < span.endNs.size(); ++k) {
+    r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
+              (inlineInputs ? Record::kInlineInputs : 0);
+    for (std::size_t k = 0; k < n; ++k) {
         const Value& v = span.results[k];
-        s.cells.emplace(Cell{span.endNs[k], scalarBits(v), v.kind()});
+        Cell c{span.endNs[k], scalarBits(v), 0, v.kind(), Value::Kind::None};
+        if (inlineInputs) {
+            const Value& in = (*inputs)[std::size_t(span.firstTask) + k];
+            c.inputBits = scalarBits(in);
+            c.inputKind = in.kind();
+        }
+        s.cells.emplace(c);
     }
     s.records.emplace(r);
     s.logicalPending += r.count();
@@ -283,6 +302,9 @@ Event EventLog::at(std::size_t index) const
         if (finished) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = scalarValue(c.kind, c.bits);
+        } else if (r.flags & Record::kInlineInputs) {
+            const Cell& c = m_storage->cells[std::size_t(r.b) + k];
+            e.value = scalarValue(c.inputKind, c.inputBits);
         } else if (r.value >= 0) {
             const auto& inputs = *m_storage->inputs[std::size_t(r.value)];
             if (e.task >= 0 && std::size_t(e.task) < inputs.size())

@@ -22,8 +22,9 @@ namespace poolscope {
 // float values inline; strings, lists, tuples and error texts go to a side array. at() rebuilds
 // the Event. A pool records two events per task, so this is what recording costs; the tasks one
 // worker ran back to back (a chunk's report) go in as one TaskSpan instead: a record for the
-// run plus 24 bytes per task (its end time and scalar result; its start is the previous task's
-// end, its input stays in the job's shared input list), read back as the same TaskStarted /
+// run plus 32 bytes per task (its end time, scalar result and, when it is a scalar, its input;
+// its start is the previous task's end; other inputs stay in the job's shared input list, which
+// the log then keeps), read back as the same TaskStarted /
 // TaskFinished events. The storage is not inherited by fork children (MADV_DONTFORK): a child
 // never reads the log.
 class EventLog

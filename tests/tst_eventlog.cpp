@@ -189,6 +189,49 @@ private slots:
         QCOMPARE(log.startNs(), 1000);
     }
 
+    // Scalar inputs go into the log's cells, and the job's input list is not kept; a span whose
+    // inputs include a list, a tuple or a string keeps the shared list instead. Both read back.
+    void spanInputsAreCopiedWhenScalarElseShared()
+    {
+        EventLog log;
+        const std::vector<std::int64_t> ends{10, 20, 30};
+        const Value::List results{Value(1), Value(2), Value(3)};
+        auto scalars = std::make_shared<const Value::List>(
+            Value::List{Value(7), Value(2.5), Value(false), Value(), Value(-9)});
+        auto mixed = std::make_shared<const Value::List>(
+            Value::List{Value(1), Value::tuple({Value(2), Value(3)}), Value("four")});
+        EventLog::TaskSpan span;
+        span.job = 1;
+        span.endNs = ends;
+        span.results = results;
+        span.firstTask = 1; // tasks 1..3 of the scalar list
+        span.inputs = scalars;
+        {
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        span.inputs = nullptr;
+        QCOMPARE(scalars.use_count(), 1L); // the log copied the three inputs, kept no list
+        span.firstTask = 0;
+        span.inputs = mixed;
+        {
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        span.inputs = nullptr;
+        QCOMPARE(mixed.use_count(), 2L); // kept, shared
+        const std::vector<Value> started{Value(2.5), Value(false), Value(),
+                                         Value(1), Value::tuple({Value(2), Value(3)}),
+                                         Value("four")};
+        std::vector<Value> seen;
+        for (std::size_t i = 0; i < log.size(); ++i) {
+            const Event e = log.at(i);
+            if (e.kind == EventKind::TaskStarted)
+                seen.push_back(e.value);
+        }
+        QCOMPARE(seen, started);
+    }
+
     void spanWithBadResultsIsRefusedWhole()
     {
         EventLog log;
