@@ -127,6 +127,25 @@ void PoolEngine::checkRunning() const
         throw PoolError(*m_broken);
 }
 
+PoolEngine::Submission::Submission(PoolEngine& engine) : m_engine(engine)
+{
+    std::lock_guard lock(m_engine.m_feedMutex); // close() reads m_submitting under this lock
+    if (m_engine.m_state.load() != State::Run)
+        throw PoolError("ValueError", "Pool not running");
+    ++m_engine.m_submitting;
+}
+
+PoolEngine::Submission::~Submission()
+{
+    {
+        std::lock_guard lock(m_engine.m_feedMutex);
+        if (--m_engine.m_submitting == 0 && m_engine.m_state.load() == State::Close &&
+            !m_engine.m_stopsQueued)
+            m_engine.queueStopsLocked(); // close() came while this job was being submitted
+    }
+    m_engine.m_feedCv.notify_all();
+}
+
 void PoolEngine::checkFunction(std::string_view func) const
 {
     if (!TaskRegistry::builtins().find(func)) {
@@ -226,13 +245,16 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
         p.first = first;
         p.last = end - 1;
         batch.push_back(std::move(p));
-        if (std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
+        // The first chunk goes out alone, so that a sleeping worker wakes up (tens of
+        // microseconds) while the caller encodes the rest.
+        if (c == 0 || std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
             std::size_t sent = 0;
             {
                 std::lock_guard lock(m_feedMutex);
                 // Fast path: when the feeder has nothing in hand, send from here at once (FIFO
                 // holds: nothing is queued before these). Saves a thread hand-over per call.
-                if (m_feedQueue.empty() && !m_feederSending && m_state.load() == State::Run)
+                // (While this job is being submitted no stop message goes out, closed or not.)
+                if (m_feedQueue.empty() && !m_feederSending && m_state.load() != State::Terminate)
                     sent = sendAvailable(std::span<Pending>(batch));
                 for (std::size_t i = sent; i < batch.size(); ++i)
                     m_feedQueue.push_back(std::move(batch[i]));
@@ -265,6 +287,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
                                                    bool star, ResultCallback callback,
                                                    ErrorCallback errorCallback)
 {
+    const Submission submission(*this);
     auto job = newJob(Job::Kind::Map, api, func, star);
     const std::size_t n = items.size();
     job->chunksize = chunksize ? *chunksize : Pool::defaultChunksize(n, m_processes);
@@ -291,6 +314,7 @@ std::shared_ptr<ImapIterator> PoolEngine::submitImap(std::string_view func, Valu
                                                      std::optional<RemoteError> inputError,
                                                      int chunksize, bool ordered)
 {
+    const Submission submission(*this);
     checkRunning();
     if (chunksize < 1)
         throw PoolError("ValueError", "Chunksize must be 1+, not " + std::to_string(chunksize));
@@ -319,6 +343,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Valu
                                                      ResultCallback callback,
                                                      ErrorCallback errorCallback)
 {
+    const Submission submission(*this);
     auto job = newJob(Job::Kind::Apply, "apply", func, true);
     job->items = std::make_shared<const Value::List>(Value::List{Value::tuple(std::move(args))});
     job->chunksize = 1;
@@ -345,19 +370,25 @@ void PoolEngine::close()
     record(std::move(e));
     {
         std::lock_guard lock(m_feedMutex); // the feeder checks the state under this lock
-        if (m_feedQueue.empty() && !m_feederSending) {
-            // Nothing is waiting to go out: the stop messages go now, from here.
-            std::vector<Pending> stops = stopMessages();
-            const std::size_t sent = sendAvailable(std::span<Pending>(stops));
-            for (std::size_t i = sent; i < stops.size(); ++i)
-                m_feedQueue.push_back(std::move(stops[i]));
-            m_stopsQueued = true;
-        }
-        if (!m_feedQueue.empty() || m_feederSending || !m_stopsQueued)
-            startFeederLocked();
+        if (m_submitting == 0)
+            queueStopsLocked(); // else the last Submission to end does it
     }
     m_feedCv.notify_all();
     wake(m_resultWake);
+}
+
+void PoolEngine::queueStopsLocked()
+{
+    if (m_feedQueue.empty() && !m_feederSending) {
+        // Nothing is waiting to go out: the stop messages go now, from here.
+        std::vector<Pending> stops = stopMessages();
+        const std::size_t sent = sendAvailable(std::span<Pending>(stops));
+        for (std::size_t i = sent; i < stops.size(); ++i)
+            m_feedQueue.push_back(std::move(stops[i]));
+        m_stopsQueued = true;
+    }
+    if (!m_feedQueue.empty() || m_feederSending || !m_stopsQueued)
+        startFeederLocked(); // it sends the stops once the queue has drained
 }
 
 void PoolEngine::terminate()
@@ -379,7 +410,9 @@ void PoolEngine::join()
     std::lock_guard lock(m_joinMutex);
     std::thread feeder;
     {
-        std::lock_guard feedLock(m_feedMutex);
+        std::unique_lock feedLock(m_feedMutex);
+        // A job still being submitted (close() came during it) may yet need the feeder.
+        m_feedCv.wait(feedLock, [&] { return m_submitting == 0; });
         feeder = std::move(m_feeder);
         m_feederJoined = true; // no feeder starts after this
     }
@@ -422,8 +455,11 @@ void PoolEngine::feederLoop()
         batch.clear();
         {
             std::unique_lock lock(m_feedMutex);
-            m_feedCv.wait(lock,
-                          [&] { return !m_feedQueue.empty() || m_state.load() != State::Run; });
+            m_feedCv.wait(lock, [&] {
+                const State state = m_state.load();
+                return !m_feedQueue.empty() || state == State::Terminate ||
+                       (state == State::Close && m_submitting == 0);
+            });
             if (m_state.load() == State::Terminate) {
                 m_feedQueue.clear();
                 return;

@@ -119,6 +119,21 @@ private:
     };
 
     void checkRunning() const;
+    // A caller submitting a job, from the running check to its last chunk handed over: close()
+    // sends the stop messages only once no submission is in progress, so that every chunk of a
+    // job accepted before close() goes out before them (CPython's order).
+    class Submission
+    {
+    public:
+        explicit Submission(PoolEngine& engine);
+        ~Submission();
+        Submission(const Submission&) = delete;
+        Submission& operator=(const Submission&) = delete;
+
+    private:
+        PoolEngine& m_engine;
+    };
+    void queueStopsLocked(); // with m_feedMutex held and no submission in progress
     void checkFunction(std::string_view func) const;
     void record(Event event) const;
     static int newJobId();
@@ -185,6 +200,7 @@ private:
     bool m_feederSending = false; // the feeder holds popped chunks it has not sent yet
     bool m_stopsQueued = false;   // close() has sent or queued one stop message per worker
     bool m_feederJoined = false;  // join() has taken the feeder: none starts any more
+    int m_submitting = 0;         // Submissions in progress
 
     mutable std::mutex m_jobsMutex;
     std::map<int, std::unique_ptr<Job>> m_jobs;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace poolscope;
 
@@ -430,6 +431,45 @@ private slots:
         QCOMPARE(eventsOf(*log, EventKind::PoolClosed).size(), std::size_t(1));
         QCOMPARE(eventsOf(*log, EventKind::PoolTerminated).size(), std::size_t(0));
         QCOMPARE(errorType([&] { pool->apply("square", {1}); }), "ValueError: Pool not running");
+    }
+
+    // close() from another thread while a large map is still handing its chunks over (they go
+    // in batches): every chunk of a job submitted before close() runs before the workers get
+    // their stop messages, as in CPython, whose task handler sends the sentinels after the
+    // tasks queued before them. Used to lose the chunks queued after the stops, and the map
+    // never finished.
+    void closeWhileAMapIsSubmitting_data()
+    {
+        QTest::addColumn<bool>("joinAtOnce");
+        QTest::newRow("close") << false;
+        QTest::newRow("close, join") << true; // join() waits for the submission to end
+    }
+    void closeWhileAMapIsSubmitting()
+    {
+        QFETCH(bool, joinAtOnce);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        const Value::List items = range(0, 60000); // 60,000 chunks of one: 235 batches
+        std::shared_ptr<AsyncResult> result;
+        std::thread submitter([&] { result = pool.mapAsync("square", items, 1); });
+        // Close as soon as the first chunks are out, while the rest are being encoded.
+        while (eventsOf(*log, EventKind::ChunkSubmitted).empty())
+            std::this_thread::yield();
+        pool.close();
+        if (joinAtOnce)
+            pool.join();
+        submitter.join();
+        QVERIFY(result);
+        result->wait(30.0);
+        QVERIFY(result->ready());
+        QCOMPARE(result->get(), Value(squares(items)));
+        pool.join();
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QCOMPARE(exits.size(), std::size_t(2));
+        for (const auto& e : exits)
+            QCOMPARE(e.a, 0);
+        // Every chunk went out before the first stop message was taken.
+        QCOMPARE(eventsOf(*log, EventKind::ChunkSubmitted).size(), items.size());
     }
 
     void unknownFunction()
