@@ -691,8 +691,8 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         if (bytes.size() - pos - 4 < len)
             break;
         try {
-            WorkerReport report = decodeReport({h + 4, len});
-            handleReport(w, report);
+            decodeReport({h + 4, len}, m_report);
+            handleReport(w, m_report);
         } catch (const WireError& e) {
             std::fprintf(stderr, "pool: bad report from %s: %s\n", w.name.c_str(), e.what());
         } catch (const std::bad_variant_access&) {
@@ -748,17 +748,17 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r)
     }
     if (m_log)
         logTasks(w, r, job);
+    // The lists trade places rather than move: both keep their capacity for the next report.
     if (w.chunkValues.empty())
-        w.chunkValues = std::move(r.values); // the usual case: one report per chunk
+        w.chunkValues.swap(r.values); // the usual case: one report per chunk
     else
         std::move(r.values.begin(), r.values.end(), std::back_inserter(w.chunkValues));
     if (r.kind != WorkerReport::Kind::Result)
         return;
-    Value::List values = std::move(w.chunkValues);
     w.job = -1;
     w.chunk = -1;
+    deliver(r.job, r.chunk, w.chunkValues, r.ok, r.error, r.first + r.finished - 1);
     w.chunkValues.clear();
-    deliver(r.job, r.chunk, std::move(values), r.ok, r.error, r.first + r.finished - 1);
 }
 
 void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
@@ -860,8 +860,8 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
     }
 }
 
-void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List values, bool ok,
-                         RemoteError error, std::int64_t errorTask)
+void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, bool ok,
+                         const RemoteError& error, std::int64_t errorTask)
 {
     Job* job = nullptr;
     {
@@ -967,8 +967,10 @@ void PoolEngine::handleExit(Worker& w)
         }
     }
     // WorkerDeathPolicy::Hang: like CPython, the lost chunk never reports.
-    if (lost && m_options.onWorkerDeath == WorkerDeathPolicy::Fail && state != State::Terminate)
-        deliver(lost->job, lost->chunk, {}, false, lost->error, lost->task);
+    if (lost && m_options.onWorkerDeath == WorkerDeathPolicy::Fail && state != State::Terminate) {
+        Value::List none;
+        deliver(lost->job, lost->chunk, none, false, lost->error, lost->task);
+    }
 }
 
 PoolEngine::LostChunk PoolEngine::describeLostChunk(Worker& w, int exitcode, std::int64_t tNs)

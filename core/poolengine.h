@@ -179,8 +179,9 @@ private:
         RemoteError error;
     };
     LostChunk describeLostChunk(Worker& worker, int exitcode, std::int64_t tNs);
-    void deliver(int jobId, std::int64_t chunk, Value::List values, bool ok, RemoteError error,
-                 std::int64_t errorTask);
+    // Takes (moves out) what it needs of `values`; the caller keeps the list's storage.
+    void deliver(int jobId, std::int64_t chunk, Value::List& values, bool ok,
+                 const RemoteError& error, std::int64_t errorTask);
     void breakPool(const RemoteError& error);
     void terminateWorkers();
     void publishWorkers();
@@ -207,6 +208,7 @@ private:
     std::optional<RemoteError> m_broken; // guarded by m_jobsMutex
 
     std::vector<std::unique_ptr<Worker>> m_workers; // the result thread's own
+    WorkerReport m_report;                          // the result thread's, reused
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 

@@ -1,6 +1,7 @@
 #include "poolprotocol.h"
 
 #include "valuewriter.h"
+#include "wirereader.h"
 
 namespace poolscope {
 
@@ -14,13 +15,6 @@ std::int64_t intAt(const Value::List& l, std::size_t i)
     if (i >= l.size() || !l[i].isInt())
         throw WireError("malformed report: field " + std::to_string(i) + " is not an integer");
     return l[i].asInt();
-}
-
-const Value::List& listAt(const Value::List& l, std::size_t i)
-{
-    if (i >= l.size() || !l[i].isList())
-        throw WireError("malformed report: field " + std::to_string(i) + " is not a list");
-    return l[i].asList();
 }
 
 std::string strAt(const Value::List& l, std::size_t i)
@@ -120,52 +114,77 @@ Bytes encodeReport(const WorkerReport& r)
 
 WorkerReport decodeReport(std::span<const std::uint8_t> payload)
 {
-    Value v = decodeValue(payload);
-    if (!v.isList())
-        throw WireError("malformed report");
-    auto& l = v.asList();
     WorkerReport r;
-    const auto kind = intAt(l, 0);
+    decodeReport(payload, r);
+    return r;
+}
+
+void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
+{
+    // Field by field into r's own containers: a report of a large chunk carries thousands of
+    // results and end times, and r's buffers are reused from report to report.
+    WireReader in(payload);
+    const std::size_t fields = in.arrayHeader();
+    const auto need = [&](std::size_t n) {
+        if (fields < n)
+            throw WireError("malformed report: " + std::to_string(fields) + " fields");
+    };
+    need(1);
+    const auto kind = in.integer();
     if (kind < 0 || kind > 3)
         throw WireError("unknown report kind " + std::to_string(kind));
     r.kind = WorkerReport::Kind(kind);
+    r.ends.clear();
+    r.values.clear();
+    r.delays.clear();
+    r.ok = true;
+    r.error = RemoteError{};
     switch (r.kind) {
     case WorkerReport::Kind::Ready:
-        r.pid = std::int32_t(intAt(l, 1));
-        r.ppid = std::int32_t(intAt(l, 2));
-        r.readyNs = intAt(l, 3);
+        need(4);
+        r.pid = std::int32_t(in.integer());
+        r.ppid = std::int32_t(in.integer());
+        r.readyNs = in.integer();
         break;
-    case WorkerReport::Kind::InitFailed:
-        r.pid = std::int32_t(intAt(l, 1));
-        r.error = errorFrom(listAt(l, 2));
+    case WorkerReport::Kind::InitFailed: {
+        need(3);
+        r.pid = std::int32_t(in.integer());
+        const Value error = in.value();
+        if (!error.isList())
+            throw WireError("malformed report: the error is not a list");
+        r.error = errorFrom(error.asList());
         r.ok = false;
         break;
+    }
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result: {
-        r.job = std::int32_t(intAt(l, 1));
-        r.chunk = std::int32_t(intAt(l, 2));
-        r.first = intAt(l, 3);
-        r.takenNs = intAt(l, 4);
-        r.fromTask = intAt(l, 5);
-        const auto& ends = listAt(l, 6);
-        r.ends.reserve(ends.size());
-        for (const auto& e : ends)
-            r.ends.push_back(e.asInt());
-        listAt(l, 7);
-        r.values = std::move(l[7].asList());
-        for (const auto& d : listAt(l, 8))
-            r.delays.push_back(d.isFloat() ? d.asFloat() : double(d.asInt()));
-        r.currentStartNs = intAt(l, 9);
-        r.finished = intAt(l, 10);
-        if (l.size() < 13 || !l[11].isBool())
-            throw WireError("malformed report");
-        r.ok = l[11].asBool();
-        if (!r.ok)
-            r.error = errorFrom(listAt(l, 12));
+        need(13);
+        r.job = std::int32_t(in.integer());
+        r.chunk = std::int32_t(in.integer());
+        r.first = in.integer();
+        r.takenNs = in.integer();
+        r.fromTask = in.integer();
+        in.intList(r.ends);
+        in.list(r.values);
+        in.floatList(r.delays);
+        r.currentStartNs = in.integer();
+        r.finished = in.integer();
+        r.ok = in.boolean();
+        if (!in.nil()) {
+            const Value error = in.value();
+            if (r.ok || !error.isList())
+                throw WireError("malformed report: a bad error field");
+            r.error = errorFrom(error.asList());
+        }
         break;
     }
     }
-    return r;
+    for (std::size_t i = std::size_t(r.kind == WorkerReport::Kind::Ready        ? 4
+                                     : r.kind == WorkerReport::Kind::InitFailed ? 3
+                                                                                : 13);
+         i < fields; ++i)
+        in.value(); // fields a later version may add
+    in.expectEnd();
 }
 
 } // namespace poolscope

@@ -72,5 +72,7 @@ ChunkMessage decodeChunk(std::span<const std::uint8_t> message); // throws WireE
 
 Bytes encodeReport(const WorkerReport& report);
 WorkerReport decodeReport(std::span<const std::uint8_t> payload); // throws WireError
+// The same into `into`, whose containers keep their capacity (the result thread reuses one).
+void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& into);
 
 } // namespace poolscope

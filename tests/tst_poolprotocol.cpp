@@ -1,0 +1,179 @@
+// The pool's messages: chunks (parent to workers, through the task queue) and reports (workers
+// to parent, over the result pipe). Round trips of every kind, decoding into a reused report
+// (nothing left over from the previous one), and bad bytes: a WireError, never a crash.
+#include "poolprotocol.h"
+
+#include <QTest>
+#include <random>
+
+using namespace poolscope;
+
+namespace {
+
+WorkerReport resultReport()
+{
+    WorkerReport r;
+    r.kind = WorkerReport::Kind::Result;
+    r.job = 7;
+    r.chunk = 3;
+    r.first = 300;
+    r.takenNs = 123456789;
+    r.fromTask = 300;
+    for (int i = 0; i < 100; ++i) { // long enough for the packed form of both lists
+        r.ends.push_back(123456789 + 1000 * i);
+        r.values.emplace_back((300 + i) * (300 + i));
+    }
+    r.finished = 100;
+    return r;
+}
+
+void compareReports(const WorkerReport& a, const WorkerReport& b)
+{
+    QCOMPARE(int(a.kind), int(b.kind));
+    QCOMPARE(a.pid, b.pid);
+    QCOMPARE(a.ppid, b.ppid);
+    QCOMPARE(a.readyNs, b.readyNs);
+    QCOMPARE(a.job, b.job);
+    QCOMPARE(a.chunk, b.chunk);
+    QCOMPARE(a.first, b.first);
+    QCOMPARE(a.takenNs, b.takenNs);
+    QCOMPARE(a.fromTask, b.fromTask);
+    QCOMPARE(a.ends, b.ends);
+    QCOMPARE(a.values, b.values);
+    QCOMPARE(a.delays, b.delays);
+    QCOMPARE(a.currentStartNs, b.currentStartNs);
+    QCOMPARE(a.finished, b.finished);
+    QCOMPARE(a.ok, b.ok);
+    QVERIFY(a.error == b.error);
+}
+
+std::vector<WorkerReport> samples()
+{
+    WorkerReport ready;
+    ready.kind = WorkerReport::Kind::Ready;
+    ready.pid = 4242;
+    ready.ppid = 4200;
+    ready.readyNs = 987654321;
+
+    WorkerReport initFailed;
+    initFailed.kind = WorkerReport::Kind::InitFailed;
+    initFailed.pid = 4243;
+    initFailed.ok = false;
+    initFailed.error = {"ValueError", "bad initializer", "Traceback ...\n"};
+
+    WorkerReport progress;
+    progress.kind = WorkerReport::Kind::Progress;
+    progress.job = 1;
+    progress.chunk = 0;
+    progress.takenNs = 1000;
+    progress.ends = {1500, 2500};
+    progress.values = {Value("a string"), Value::tuple({1, 2.5})};
+    progress.delays = {0.5, -1};
+    progress.currentStartNs = 2500;
+
+    WorkerReport failed = resultReport();
+    failed.values.resize(40);
+    failed.ends.resize(41); // the failing task ended, and has no value
+    failed.finished = 41;
+    failed.ok = false;
+    failed.error = {"ValueError", "boom", "Traceback (most recent call last):\n  boom\n"};
+
+    return {ready, initFailed, progress, resultReport(), failed};
+}
+
+} // namespace
+
+class TestPoolProtocol : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void reportsRoundTrip()
+    {
+        for (const WorkerReport& r : samples())
+            compareReports(decodeReport(encodeReport(r)), r);
+    }
+
+    // The result thread decodes every report into the same object: each decode replaces all
+    // of it, whatever the previous report held (an error, delays, more values).
+    void decodeIntoAReusedReport()
+    {
+        const auto all = samples();
+        WorkerReport into;
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                const WorkerReport& r = all[pass == 0 ? i : all.size() - 1 - i];
+                decodeReport(encodeReport(r), into);
+                QCOMPARE(into.ends, r.ends);
+                QCOMPARE(into.values, r.values);
+                QCOMPARE(into.delays, r.delays);
+                QCOMPARE(into.ok, r.ok);
+                QVERIFY(into.error == r.error);
+                QCOMPARE(int(into.kind), int(r.kind));
+            }
+        }
+    }
+
+    void chunksRoundTrip()
+    {
+        Value::List items;
+        for (int i = 0; i < 50; ++i)
+            items.emplace_back(i);
+        items.push_back(Value::tuple({Value("x"), Value(2)}));
+        ChunkMessage msg;
+        msg.job = 9;
+        msg.chunk = 4;
+        msg.first = 20;
+        msg.func = "square";
+        msg.star = false;
+        const EncodedChunk chunk = encodeChunk(msg, items, 20, 51);
+        const ChunkMessage back = decodeChunk(chunk.bytes);
+        QVERIFY(!back.stop);
+        QCOMPARE(back.job, 9);
+        QCOMPARE(back.chunk, 4);
+        QCOMPARE(back.first, std::int64_t(20));
+        QCOMPARE(back.func, std::string("square"));
+        QCOMPARE(back.items, Value::List(items.begin() + 20, items.end()));
+        QVERIFY(decodeChunk(encodeStop().bytes).stop);
+    }
+
+    // Every truncation of every report fails with WireError; seeded mutations decode or fail
+    // with WireError, and never crash (run under ASan/UBSan too).
+    void badReportsAreRefused()
+    {
+        std::vector<Bytes> encodings;
+        for (const WorkerReport& r : samples())
+            encodings.push_back(encodeReport(r));
+        WorkerReport into = resultReport();
+        for (const Bytes& bytes : encodings) {
+            for (std::size_t n = 0; n < bytes.size(); ++n) {
+                const Bytes prefix(bytes.begin(), bytes.begin() + std::ptrdiff_t(n));
+                QVERIFY_THROWS_EXCEPTION(WireError, decodeReport(prefix, into));
+            }
+        }
+        std::mt19937 rng(20261126);
+        int decoded = 0;
+        int refused = 0;
+        for (int round = 0; round < 5000; ++round) {
+            Bytes b = encodings[rng() % encodings.size()];
+            for (int k = 0, edits = 1 + int(rng() % 3); k < edits && !b.empty(); ++k) {
+                const std::size_t at = rng() % b.size();
+                if (rng() % 2)
+                    b[at] = std::uint8_t(rng());
+                else
+                    b.erase(b.begin() + std::ptrdiff_t(at));
+            }
+            try {
+                decodeReport(b, into);
+                ++decoded;
+            } catch (const WireError&) {
+                ++refused;
+            }
+        }
+        QVERIFY(decoded > 0);
+        QVERIFY(refused > 0);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestPoolProtocol)
+#include "tst_poolprotocol.moc"
