@@ -532,6 +532,59 @@ private slots:
         QVERIFY(before.size() == 2);
     }
 
+    // Several threads submit map, apply_async and imap_unordered jobs at once, on a pool whose
+    // workers retire after three chunks (so replacements start while jobs run), then one of
+    // them closes and joins: every result is right, every worker exits 0, nothing hangs.
+    void concurrentSubmitters()
+    {
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(StartMethod::Fork, 3, log);
+        o.maxtasksperchild = 3;
+        Pool pool(o);
+        constexpr int kThreads = 4;
+        constexpr int kJobs = 12;
+        std::atomic<int> wrong{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int j = 0; j < kJobs; ++j) {
+                    const int n = 1 + (t * 7 + j * 13) % 40;
+                    const Value::List items = range(j, j + n);
+                    switch ((t + j) % 3) {
+                    case 0:
+                        if (pool.map("square", items, 1 + j % 4) != squares(items))
+                            ++wrong;
+                        break;
+                    case 1:
+                        if (pool.applyAsync("square", {j})->get(30.0) != Value(j * j))
+                            ++wrong;
+                        break;
+                    default: {
+                        auto it = pool.imapUnordered("square", items, 1 + j % 3);
+                        Value::List got;
+                        while (auto v = it->next(30.0))
+                            got.push_back(std::move(*v));
+                        std::sort(got.begin(), got.end(), [](const Value& a, const Value& b) {
+                            return a.asInt() < b.asInt();
+                        });
+                        if (got != squares(items))
+                            ++wrong;
+                    }
+                    }
+                }
+            });
+        }
+        for (auto& th : threads)
+            th.join();
+        pool.close();
+        pool.join();
+        QCOMPARE(wrong.load(), 0);
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QVERIFY(exits.size() > 3); // workers retired and were replaced
+        for (const auto& e : exits)
+            QCOMPARE(e.a, 0);
+    }
+
     void workerNamesAndParents_data() { addMethods(); }
     void workerNamesAndParents()
     {
