@@ -779,12 +779,10 @@ std::vector<Row> buildRows()
     start("forkserver", "raw.fork", "<= 3x raw fork", 3, ">= 5x faster than CPython", 5);
     for (const char* m : {"fork", "spawn", "forkserver"}) {
         const auto k = std::string("pool.") + m;
-        rows.push_back(goalRow(std::string("Pool(2) create + close + join, ") + m, text(ours(k)),
-                               text(theirs(k)),
-                               std::string(m) == "fork" ? text(ours("raw.pool2"), "2 forks")
-                                                        : "-",
-                               quotient(theirs(k), ours(k)), "faster",
-                               ">= 10x faster than CPython", true, 10));
+        rows.push_back(goalRow(
+            std::string("Pool(2) create + close + join, ") + m, text(ours(k)), text(theirs(k)),
+            std::string(m) == "fork" ? text(ours("raw.pool2"), "2 forks") : "-",
+            quotient(theirs(k), ours(k)), "faster", ">= 10x faster than CPython", true, 10));
     }
     for (const char* api : {"map", "imap", "imap_unordered"}) {
         const auto k = std::string("throughput.") + api;

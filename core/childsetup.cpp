@@ -18,6 +18,7 @@
 #include <exception>
 #include <fcntl.h>
 #include <memory>
+#include <stdio_ext.h>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -191,6 +192,17 @@ void flushStdStreams()
     std::fflush(stderr);
 }
 
+void flushStdStreamsAtExit()
+{
+    // Only a stream holding unwritten bytes is flushed: fflush() takes the stream's lock, a
+    // write to libc's memory, which in a fork child costs a copy-on-write page fault. The
+    // buffers are read without the lock: the child's own code has returned by now.
+    for (FILE* stream : {stdout, stderr}) {
+        if (__fpending(stream) > 0)
+            std::fflush(stream);
+    }
+}
+
 void checkOutputFd(int fd)
 {
     if (fd < 0)
@@ -232,7 +244,7 @@ int runBootstrapped(std::string_view where, const std::function<int()>& body)
     } catch (...) {
         printTraceback(where, "Exception", "unknown C++ exception");
     }
-    flushStdStreams();
+    flushStdStreamsAtExit();
     return code;
 }
 

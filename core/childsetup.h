@@ -49,8 +49,13 @@ void moveFds(std::vector<int>& fds, int base);
 void setCloexecFrom(int lowest);
 // The OS thread name (15 characters), so that ps and top show the process name.
 void setOsThreadName(std::string_view name);
-// Flushes the C streams a child writes to (stdout, stderr): a child ends with _exit().
+// Flushes stdout and stderr, under their locks: the parent before a fork, so that buffered
+// output is not written twice.
 void flushStdStreams();
+// The same for a child about to _exit() (it skips the exit handlers that would flush): only a
+// stream holding unwritten bytes, read without its lock, so that a fork child does not copy
+// libc's pages just to find its buffers empty.
+void flushStdStreamsAtExit();
 
 // ProcessOptions::outputFd. Parent side, before the child exists: a descriptor that is not
 // open for writing gives ProcessError("OSError") naming it (negative: no redirection, no-op).

@@ -168,10 +168,10 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.value = -1;
     const std::size_t n = span.endNs.size();
     const std::vector<Value>* inputs = span.inputs.get();
-    const bool inlineInputs =
-        inputs && span.firstTask >= 0 && std::size_t(span.firstTask) + n <= inputs->size() &&
-        std::all_of(inputs->begin() + span.firstTask, inputs->begin() + span.firstTask + n,
-                    isScalar);
+    const bool inlineInputs = inputs && span.firstTask >= 0 &&
+                              std::size_t(span.firstTask) + n <= inputs->size() &&
+                              std::all_of(inputs->begin() + span.firstTask,
+                                          inputs->begin() + span.firstTask + n, isScalar);
     if (span.inputs && !inlineInputs) {
         // A job's reports share its input list: it is kept once per run of spans, not per span.
         if (span.inputs.get() != s.lastInputs) {

@@ -5,6 +5,7 @@
 #include "forkserver.h"
 #include "process.h"
 #include "processerror.h"
+#include "taskregistry.h"
 
 #include <cerrno>
 #include <csignal>
@@ -63,7 +64,7 @@ namespace {
     // A fork server this child started is its child: stop and reap it, as the atexit handler
     // that _exit() skips would.
     ForkServer::shutdown();
-    flushStdStreams();
+    flushStdStreamsAtExit();
     ::_exit(code);
 }
 
@@ -72,6 +73,10 @@ namespace {
 ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& options,
                          const std::string& name, const std::string& identity)
 {
+    // The task registry is built here, once, and inherited, rather than in every child: a child
+    // that built it would write a dozen fresh pages (page faults cost microseconds each).
+    if (target.kind() == ProcessTarget::Kind::Task)
+        (void)TaskRegistry::builtins();
     EntryFunction entry = nullptr;
     if (target.kind() == ProcessTarget::Kind::Entry) {
         entry = findEntry(target.name());

@@ -10,8 +10,8 @@
 #include "workerslot.h"
 
 #include <csignal>
-#include <malloc.h>
 #include <cstdio>
+#include <malloc.h>
 #include <poll.h>
 #include <unistd.h>
 

@@ -289,8 +289,8 @@ std::span<const std::uint8_t> WireReader::packed(std::size_t size)
              " bytes (the limit is 256 MB)");
     need(size);
     if (type != kPackedIntsExt || size % sizeof(std::int64_t) != 0)
-        fail("malformed value: unknown MessagePack extension (type " + std::to_string(type) +
-             ", " + std::to_string(size) + " bytes)");
+        fail("malformed value: unknown MessagePack extension (type " + std::to_string(type) + ", " +
+             std::to_string(size) + " bytes)");
     static_assert(std::endian::native == std::endian::little, "packed ints are little-endian");
     const std::span<const std::uint8_t> bytes(m_p, size);
     m_p += size;

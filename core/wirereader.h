@@ -22,14 +22,14 @@ public:
     bool atEnd() const { return m_p == m_end; }
     void expectEnd() const; // throws unless every byte was read
 
-    Value value();                                  // any value
-    std::size_t arrayHeader();                      // an array's length; its items follow
-    std::int64_t integer();                         // an int
-    bool boolean();                                 // a bool
-    bool nil();                                     // true (and consumed) if None comes next
-    void list(Value::List& out);                    // a list, plain or packed, into out
-    void intList(std::vector<std::int64_t>& out);   // a list of ints into out
-    void floatList(std::vector<double>& out);       // a list of numbers into out
+    Value value();                                // any value
+    std::size_t arrayHeader();                    // an array's length; its items follow
+    std::int64_t integer();                       // an int
+    bool boolean();                               // a bool
+    bool nil();                                   // true (and consumed) if None comes next
+    void list(Value::List& out);                  // a list, plain or packed, into out
+    void intList(std::vector<std::int64_t>& out); // a list of ints into out
+    void floatList(std::vector<double>& out);     // a list of numbers into out
 
 private:
     Value value(int depth);

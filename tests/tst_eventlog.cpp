@@ -220,9 +220,9 @@ private slots:
         }
         span.inputs = nullptr;
         QCOMPARE(mixed.use_count(), 2L); // kept, shared
-        const std::vector<Value> started{Value(2.5), Value(false), Value(),
-                                         Value(1), Value::tuple({Value(2), Value(3)}),
-                                         Value("four")};
+        const std::vector<Value> started{
+            Value(2.5),   Value(false), Value(), Value(1), Value::tuple({Value(2), Value(3)}),
+            Value("four")};
         std::vector<Value> seen;
         for (std::size_t i = 0; i < log.size(); ++i) {
             const Event e = log.at(i);
