@@ -60,9 +60,10 @@ struct EventLog::Storage
 {
     static_assert(std::is_trivially_copyable_v<Record>);
     static_assert(std::is_trivially_copyable_v<Cell>);
+    static_assert(sizeof(Cell) == 32);
     SegmentedArray<Record> records;
-    SegmentedArray<Value> side; // out-of-line values and texts
-    SegmentedArray<Cell> cells;
+    SegmentedArray<Value> side;     // out-of-line values and texts
+    SegmentedArray<Cell, 16> cells; // 65,536 cells: 2 MiB segments (huge pages after the first)
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
     const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
@@ -189,15 +190,18 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.valueKind = Value::Kind::None;
     r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
               (inlineInputs ? Record::kInlineInputs : 0);
-    for (std::size_t k = 0; k < n; ++k) {
-        const Value& v = span.results[k];
-        Cell c{span.endNs[k], scalarBits(v), 0, v.kind(), Value::Kind::None};
-        if (inlineInputs) {
-            const Value& in = (*inputs)[std::size_t(span.firstTask) + k];
-            c.inputBits = scalarBits(in);
-            c.inputKind = in.kind();
-        }
-        s.cells.emplace(c);
+    const Value* results = span.results.data();
+    const std::int64_t* ends = span.endNs.data();
+    if (inlineInputs) {
+        const Value* in = inputs->data() + span.firstTask;
+        s.cells.emplaceRun(n, [&](std::size_t k) {
+            return Cell{ends[k], scalarBits(results[k]), scalarBits(in[k]), results[k].kind(),
+                        in[k].kind()};
+        });
+    } else {
+        s.cells.emplaceRun(n, [&](std::size_t k) {
+            return Cell{ends[k], scalarBits(results[k]), 0, results[k].kind(), Value::Kind::None};
+        });
     }
     s.records.emplace(r);
     s.logicalPending += r.count();

@@ -232,6 +232,49 @@ private slots:
         QCOMPARE(seen, started);
     }
 
+    // Spans of 5,000 tasks, enough of them for the cells to fill their first 2 MiB segment and
+    // go on into huge-page segments, one span straddling each boundary: every task reads back.
+    void spansAcrossCellSegments()
+    {
+        EventLog log;
+        constexpr int kSpan = 5000;
+        constexpr int kSpans = 30; // 150,000 tasks: past the boundaries at 65,536 and 131,072
+        std::vector<std::int64_t> ends(kSpan);
+        Value::List results(kSpan);
+        Value::List all;
+        for (int i = 0; i < kSpan * kSpans; ++i)
+            all.emplace_back(i);
+        auto inputs = std::make_shared<const Value::List>(std::move(all));
+        for (int sp = 0; sp < kSpans; ++sp) {
+            for (int k = 0; k < kSpan; ++k) {
+                const std::int64_t task = std::int64_t(sp) * kSpan + k;
+                ends[std::size_t(k)] = 10 * task + 10;
+                results[std::size_t(k)] = Value(task * 3);
+            }
+            EventLog::TaskSpan span;
+            span.job = 1;
+            span.firstTask = std::int64_t(sp) * kSpan;
+            span.firstStartNs = 10 * span.firstTask;
+            span.endNs = ends;
+            span.results = results;
+            span.inputs = inputs;
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        QCOMPARE(log.size(), std::size_t(2 * kSpan * kSpans));
+        for (const std::int64_t task : {0L, 65535L, 65536L, 65537L, 131071L, 131072L, 149999L}) {
+            const Event started = log.at(std::size_t(2 * task));
+            const Event finished = log.at(std::size_t(2 * task + 1));
+            QCOMPARE(int(started.kind), int(EventKind::TaskStarted));
+            QCOMPARE(started.task, task);
+            QCOMPARE(started.value, Value(task));
+            QCOMPARE(started.tNs, 10 * task);
+            QCOMPARE(int(finished.kind), int(EventKind::TaskFinished));
+            QCOMPARE(finished.value, Value(task * 3));
+            QCOMPARE(finished.tNs, 10 * task + 10);
+        }
+    }
+
     void spanWithBadResultsIsRefusedWhole()
     {
         EventLog log;
