@@ -49,16 +49,7 @@ public:
     // Writer only. Constructs the element in place; it becomes visible to readers at publish().
     template <class... Args> T& emplace(Args&&... args)
     {
-        const std::size_t n = m_pending;
-        const std::size_t seg = n >> SegmentBits;
-        if (seg >= MaxSegments)
-            throw std::length_error("event log is full");
-        T* segment = m_segments[seg].load(std::memory_order_relaxed);
-        if (!segment) {
-            segment = allocateSegment(seg > 0);
-            m_segments[seg].store(segment, std::memory_order_release);
-        }
-        T* slot = new (&segment[n & (kSegmentSize - 1)]) T(std::forward<Args>(args)...);
+        T* slot = new (nextSlot()) T(std::forward<Args>(args)...);
         ++m_pending;
         return *slot;
     }
@@ -66,20 +57,10 @@ public:
     // segment by segment: for runs of many elements (a worker's report of a whole chunk).
     template <class Make> void emplaceRun(std::size_t n, Make&& make)
     {
-        std::size_t k = 0;
-        while (k < n) {
-            const std::size_t at = m_pending;
-            const std::size_t seg = at >> SegmentBits;
-            if (seg >= MaxSegments)
-                throw std::length_error("event log is full");
-            T* segment = m_segments[seg].load(std::memory_order_relaxed);
-            if (!segment) {
-                segment = allocateSegment(seg > 0);
-                m_segments[seg].store(segment, std::memory_order_release);
-            }
-            const std::size_t offset = at & (kSegmentSize - 1);
-            const std::size_t run = std::min(n - k, kSegmentSize - offset);
-            T* out = segment + offset;
+        for (std::size_t k = 0; k < n;) {
+            T* out = nextSlot();
+            const std::size_t run =
+                std::min(n - k, kSegmentSize - (m_pending & (kSegmentSize - 1)));
             for (std::size_t i = 0; i < run; ++i)
                 new (out + i) T(make(k + i));
             m_pending += run;
@@ -100,6 +81,20 @@ public:
 
 private:
     static constexpr std::size_t kSegmentBytes = kSegmentSize * sizeof(T);
+
+    // Where element m_pending goes, its segment mapped if it is the first there.
+    T* nextSlot()
+    {
+        const std::size_t seg = m_pending >> SegmentBits;
+        if (seg >= MaxSegments)
+            throw std::length_error("event log is full");
+        T* segment = m_segments[seg].load(std::memory_order_relaxed);
+        if (!segment) {
+            segment = allocateSegment(seg > 0);
+            m_segments[seg].store(segment, std::memory_order_release);
+        }
+        return segment + (m_pending & (kSegmentSize - 1));
+    }
 
     // Memory is cheap to reserve and dear to touch: a page fault costs microseconds in a VM. The
     // first segment is mapped plainly, so that a small log (a pool's start-up, a scenario)
