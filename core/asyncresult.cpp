@@ -127,9 +127,27 @@ void AsyncResult::wait(std::optional<double> timeoutSeconds)
 Value AsyncResult::get(std::optional<double> timeoutSeconds)
 {
     wait(timeoutSeconds);
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_ready)
+            throw PoolTimeoutError();
+    }
+    handOut();
+    return *m_value;
+}
+
+Value AsyncResult::take()
+{
+    wait();
+    const bool first = handOut();
+    if (!first || !m_value)
+        return Value();
+    return std::move(*m_value); // the caller is the only reader (see the header)
+}
+
+bool AsyncResult::handOut()
+{
     std::unique_lock lock(m_mutex);
-    if (!m_ready)
-        throw PoolTimeoutError();
     const bool first = !m_yielded;
     m_yielded = true;
     lock.unlock();
@@ -138,23 +156,7 @@ Value AsyncResult::get(std::optional<double> timeoutSeconds)
         recordYield(m_value, m_error ? &*m_error : nullptr);
     if (m_error)
         throw PoolError(*m_error);
-    return *m_value;
-}
-
-Value AsyncResult::take()
-{
-    wait();
-    std::unique_lock lock(m_mutex);
-    const bool first = !m_yielded;
-    m_yielded = true;
-    lock.unlock();
-    if (first)
-        recordYield(m_value, m_error ? &*m_error : nullptr);
-    if (m_error)
-        throw PoolError(*m_error);
-    if (!first || !m_value)
-        return Value();
-    return std::move(*m_value); // the caller is the only reader (see the header)
+    return first;
 }
 
 bool AsyncResult::ready() const

@@ -48,6 +48,9 @@ public:
 
 private:
     void recordYield(const std::optional<Value>& value, const RemoteError* error) const;
+    // Once ready: records the yield on the first hand-out (true), then throws the error if the
+    // job failed.
+    bool handOut();
 
     const int m_job;
     std::shared_ptr<EventLog> m_log;
