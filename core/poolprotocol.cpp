@@ -125,9 +125,11 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
     // results and end times, and r's buffers are reused from report to report.
     WireReader in(payload);
     const std::size_t fields = in.arrayHeader();
+    std::size_t known = 0; // the fields this kind of report has
     const auto need = [&](std::size_t n) {
         if (fields < n)
             throw WireError("malformed report: " + std::to_string(fields) + " fields");
+        known = n;
     };
     need(1);
     const auto kind = in.integer();
@@ -179,10 +181,7 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
         break;
     }
     }
-    for (std::size_t i = std::size_t(r.kind == WorkerReport::Kind::Ready        ? 4
-                                     : r.kind == WorkerReport::Kind::InitFailed ? 3
-                                                                                : 13);
-         i < fields; ++i)
+    for (std::size_t i = known; i < fields; ++i)
         in.value(); // fields a later version may add
     in.expectEnd();
 }
