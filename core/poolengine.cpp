@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "poolerror.h"
 #include "poolworker.h"
+#include "taskclock.h"
 #include "taskregistry.h"
 
 #include <algorithm>
@@ -626,6 +627,7 @@ void PoolEngine::startWorker()
     config.initializer = m_options.initializer;
     config.initargs = m_options.initargs;
     config.recording = m_log != nullptr;
+    config.tscClock = TaskClock::tscClockSource();
 
     ProcessOptions opts;
     opts.method = m_options.method;

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "poolprotocol.h"
 #include "systemexit.h"
+#include "taskclock.h"
 #include "taskerror.h"
 #include "taskqueue.h"
 #include "taskregistry.h"
@@ -20,7 +21,7 @@ namespace poolscope {
 Bytes PoolWorkerConfig::encode() const
 {
     return encodeValue(Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks),
-                                         initializer, Value(initargs), recording}));
+                                         initializer, Value(initargs), recording, tscClock}));
 }
 
 PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
@@ -34,6 +35,7 @@ PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
         c.initializer = l.at(2).asStr();
         c.initargs = l.at(3).asList();
         c.recording = l.at(4).asBool();
+        c.tscClock = l.at(5).asBool();
         return c;
     } catch (const WireError&) {
         throw;
@@ -79,7 +81,7 @@ public:
                WorkerSlot* slot)
         : m_config(std::move(config)), m_name(currentProcess().name), m_queue(queue),
           m_readerId(std::uint32_t(::getpid())), m_lifelineFd(lifelineFd), m_resultFd(resultFd),
-          m_slot(slot)
+          m_slot(slot), m_clock(m_config.tscClock)
     {}
 
     int run()
@@ -93,6 +95,7 @@ public:
         ready.readyNs = monotonicNs();
         if (!send(ready))
             return 0;
+        m_lastSendNs = ready.readyNs;
         std::int64_t tasksDone = 0;
         Bytes buffer;
         for (;;) {
@@ -148,7 +151,7 @@ private:
     bool runChunk(const ChunkMessage& msg)
     {
         const bool rec = m_config.recording;
-        const std::int64_t takenNs = rec ? monotonicNs() : 0;
+        const std::int64_t takenNs = rec ? m_clock.anchor() : 0;
         m_slot->job.store(msg.job, std::memory_order_relaxed);
         m_slot->chunk.store(msg.chunk, std::memory_order_relaxed);
         m_slot->task.store(msg.first, std::memory_order_relaxed);
@@ -169,19 +172,24 @@ private:
         TaskContext ctx;
         ctx.options = m_config.taskOptions;
         bool anyDelay = false;
-        std::int64_t startNs = takenNs;
+        // The current task's start as a TaskClock reading: the chunk's anchor, then each end.
+        std::int64_t start = rec ? m_clock.anchorReading() : 0;
         std::int64_t finished = 0;
         for (std::size_t i = 0; i < msg.items.size(); ++i) {
             const std::int64_t index = msg.first + std::int64_t(i);
             m_slot->task.store(index, std::memory_order_relaxed);
             if (rec) {
+                const std::int64_t startNs = m_clock.estimateNs(start);
                 m_slot->taskStartNs.store(startNs, std::memory_order_relaxed);
                 const bool crashing = index == ctx.options.crashAt;
                 if (crashing || startNs - m_lastSendNs >= kLiveReportIntervalNs) {
                     // Worth a message of its own: the task is slow, or the worker is about to
                     // die, so that the parent sees the task start live.
                     report.kind = WorkerReport::Kind::Progress;
-                    report.currentStartNs = startNs;
+                    report.ends.push_back(start); // converted along with the ends
+                    m_lastSendNs = m_clock.convert(report.ends);
+                    report.currentStartNs = report.ends.back();
+                    report.ends.pop_back();
                     if (anyDelay)
                         report.delays.resize(report.ends.size(), -1);
                     if (!send(report))
@@ -217,8 +225,8 @@ private:
             }
             ++finished;
             if (rec) {
-                startNs = monotonicNs();
-                report.ends.push_back(startNs);
+                start = m_clock.read();
+                report.ends.push_back(start);
                 if (ctx.delaySeconds >= 0 || anyDelay) {
                     report.delays.resize(report.ends.size() - 1, -1);
                     report.delays.push_back(ctx.delaySeconds);
@@ -231,19 +239,15 @@ private:
         report.kind = WorkerReport::Kind::Result;
         report.currentStartNs = -1;
         report.finished = finished;
+        if (rec)
+            m_lastSendNs = m_clock.convert(report.ends);
         if (anyDelay)
             report.delays.resize(report.ends.size(), -1);
         m_slot->state.store(WorkerSlot::Idle, std::memory_order_release);
         return send(report);
     }
 
-    bool send(const WorkerReport& report)
-    {
-        const Bytes payload = encodeReport(report);
-        if (m_config.recording)
-            m_lastSendNs = monotonicNs();
-        return writeFrame(m_resultFd, payload);
-    }
+    bool send(const WorkerReport& report) { return writeFrame(m_resultFd, encodeReport(report)); }
 
     PoolWorkerConfig m_config;
     std::string m_name; // "ForkPoolWorker-3"
@@ -252,7 +256,8 @@ private:
     int m_lifelineFd;
     int m_resultFd;
     WorkerSlot* m_slot;
-    std::int64_t m_lastSendNs = 0;
+    TaskClock m_clock;
+    std::int64_t m_lastSendNs = 0; // when the last report of tasks went out (recording)
 };
 
 // A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the

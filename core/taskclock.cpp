@@ -1,0 +1,131 @@
+#include "taskclock.h"
+
+#include "clock.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
+
+namespace poolscope {
+
+namespace {
+
+constexpr std::int64_t kMinRateNs = 200'000;  // anchors closer than this teach no rate
+constexpr std::int64_t kMaxPairTicks = 5'000; // a clock reading bracketed tighter than this
+
+std::int64_t tsc()
+{
+#if defined(__x86_64__)
+    return std::int64_t(__rdtsc());
+#else
+    return 0;
+#endif
+}
+
+bool invariantTsc()
+{
+#if defined(__x86_64__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8));
+#else
+    return false;
+#endif
+}
+
+} // namespace
+
+bool TaskClock::tscClockSource()
+{
+    static const bool tscSource = [] {
+        FILE* f =
+            std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
+        if (!f)
+            return false;
+        char name[32] = {};
+        const bool read = std::fgets(name, sizeof name, f) != nullptr;
+        std::fclose(f);
+        return read && std::strcmp(name, "tsc\n") == 0;
+    }();
+    return tscSource;
+}
+
+TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc && invariantTsc())
+{
+    anchor();
+}
+
+// The clock and the counter read together: the counter on both sides of the clock, again when
+// something (a preemption) came between them, so that an anchor pairs them within a microsecond.
+void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks) const
+{
+    if (!m_tsc) {
+        ns = monotonicNs();
+        ticks = 0;
+        return;
+    }
+    for (int attempt = 0;; ++attempt) {
+        const std::int64_t before = tsc();
+        ns = monotonicNs();
+        const std::int64_t after = tsc();
+        ticks = before + (after - before) / 2;
+        if (after - before < kMaxPairTicks || attempt == 3)
+            return;
+    }
+}
+
+std::int64_t TaskClock::anchor()
+{
+    std::int64_t ns;
+    std::int64_t ticks;
+    readPair(ns, ticks);
+    startStretch(ns, ticks);
+    return ns;
+}
+
+void TaskClock::startStretch(std::int64_t ns, std::int64_t ticks)
+{
+    if (m_tsc && m_anchorTicks > 0 && ns - m_anchorNs >= kMinRateNs && ticks > m_anchorTicks)
+        m_nsPerTick = double(ns - m_anchorNs) / double(ticks - m_anchorTicks);
+    m_anchorNs = ns;
+    m_anchorTicks = ticks;
+    m_stretchTicks = m_tsc && m_nsPerTick > 0;
+}
+
+std::int64_t TaskClock::read() const
+{
+    return m_stretchTicks ? tsc() : monotonicNs();
+}
+
+std::int64_t TaskClock::convert(std::span<std::int64_t> readings)
+{
+    std::int64_t ns;
+    std::int64_t ticks;
+    readPair(ns, ticks);
+    if (m_stretchTicks) {
+        // This stretch's own rate, from its two anchors: exact at both ends.
+        const double scale =
+            ticks > m_anchorTicks ? double(ns - m_anchorNs) / double(ticks - m_anchorTicks) : 0;
+        std::int64_t previous = m_anchorNs;
+        for (std::int64_t& r : readings) {
+            const auto at = m_anchorNs + std::int64_t(double(r - m_anchorTicks) * scale);
+            r = std::clamp(at, previous, ns);
+            previous = r;
+        }
+    }
+    startStretch(ns, ticks);
+    return ns;
+}
+
+std::int64_t TaskClock::estimateNs(std::int64_t reading) const
+{
+    if (!m_stretchTicks)
+        return reading;
+    return m_anchorNs + std::int64_t(double(reading - m_anchorTicks) * m_nsPerTick);
+}
+
+} // namespace poolscope

@@ -1,0 +1,99 @@
+// TaskClock: task times read cheaply (TSC values where the clock source is the TSC) come out as
+// CLOCK_MONOTONIC nanoseconds, in order, between their anchors, and within the real time of
+// each reading, which the test brackets with clock_gettime before and after it.
+#include "clock.h"
+#include "taskclock.h"
+
+#include <QTest>
+#include <vector>
+
+using namespace poolscope;
+
+namespace {
+
+struct Bracket
+{
+    std::int64_t before;
+    std::int64_t after;
+};
+
+void spinFor(std::int64_t ns)
+{
+    const std::int64_t until = monotonicNs() + ns;
+    while (monotonicNs() < until) {
+    }
+}
+
+} // namespace
+
+class TestTaskClock : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void readingsConvertToTheirRealTimes_data()
+    {
+        QTest::addColumn<bool>("useTsc");
+        QTest::newRow("clock_gettime") << false;
+        QTest::newRow("TSC where the clock source is the TSC") << TaskClock::tscClockSource();
+    }
+
+    void readingsConvertToTheirRealTimes()
+    {
+        QFETCH(bool, useTsc);
+        TaskClock clock(useTsc);
+        // Stretches long enough to learn the counter's rate, then several short ones, as a
+        // worker's chunks come: every stretch's readings must convert right.
+        for (int stretch = 0; stretch < 6; ++stretch) {
+            const std::int64_t anchorNs = clock.anchor();
+            std::vector<std::int64_t> readings;
+            std::vector<Bracket> real;
+            for (int k = 0; k < 20; ++k) {
+                spinFor(stretch < 2 ? 10'000 : 1'000);
+                const std::int64_t before = monotonicNs();
+                readings.push_back(clock.read());
+                const std::int64_t after = monotonicNs();
+                real.push_back({before, after});
+                const std::int64_t estimate = clock.estimateNs(readings.back());
+                // An estimate at the rate learnt so far: close, not exact.
+                QVERIFY2(estimate >= before - 20'000 && estimate <= after + 20'000,
+                         qPrintable(QString("estimate %1 outside [%2, %3]")
+                                        .arg(estimate)
+                                        .arg(before)
+                                        .arg(after)));
+            }
+            const std::int64_t endNs = clock.convert(readings);
+            QVERIFY(endNs >= real.back().after);
+            for (std::size_t k = 0; k < readings.size(); ++k) {
+                const std::int64_t ns = readings[k];
+                QVERIFY(ns >= anchorNs && ns <= endNs);
+                if (k > 0)
+                    QVERIFY(ns >= readings[k - 1]);
+                // Within the reading's real time, give or take 2 us of interpolation.
+                QVERIFY2(ns >= real[k].before - 2'000 && ns <= real[k].after + 2'000,
+                         qPrintable(QString("stretch %1 reading %2: %3 outside [%4, %5]")
+                                        .arg(stretch)
+                                        .arg(k)
+                                        .arg(ns)
+                                        .arg(real[k].before)
+                                        .arg(real[k].after)));
+            }
+        }
+    }
+
+    // After convert() a new stretch has started: its anchor reading is what the next task's
+    // start is measured from, and an empty conversion is harmless.
+    void convertStartsTheNextStretch()
+    {
+        TaskClock clock(TaskClock::tscClockSource());
+        clock.anchor();
+        spinFor(100'000);
+        std::vector<std::int64_t> none;
+        const std::int64_t t = clock.convert(none);
+        const std::int64_t start = clock.estimateNs(clock.anchorReading());
+        QVERIFY(start >= t - 2'000 && start <= t + 2'000);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTaskClock)
+#include "tst_taskclock.moc"
