@@ -15,7 +15,7 @@ namespace poolscope {
 
 namespace {
 
-constexpr std::int64_t kMinRateNs = 200'000;  // anchors closer than this teach no rate
+constexpr std::int64_t kMinRateNs = 50'000;   // a rate from anchors closer: not yet
 constexpr std::int64_t kMaxPairTicks = 5'000; // a clock reading bracketed tighter than this
 
 std::int64_t tsc()
@@ -56,14 +56,14 @@ bool TaskClock::tscClockSource()
 
 TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc && invariantTsc())
 {
-    anchor();
+    anchor(); // the rate's base: by the first chunk, it is usually known
 }
 
 // The clock and the counter read together: the counter on both sides of the clock, again when
 // something (a preemption) came between them, so that an anchor pairs them within a microsecond.
 void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks) const
 {
-    if (!m_tsc) {
+    if (!m_tsc || !m_counterAsked) {
         ns = monotonicNs();
         ticks = 0;
         return;
@@ -78,8 +78,9 @@ void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks) const
     }
 }
 
-std::int64_t TaskClock::anchor()
+std::int64_t TaskClock::anchor(bool counter)
 {
+    m_counterAsked = counter;
     std::int64_t ns;
     std::int64_t ticks;
     readPair(ns, ticks);
@@ -89,11 +90,18 @@ std::int64_t TaskClock::anchor()
 
 void TaskClock::startStretch(std::int64_t ns, std::int64_t ticks)
 {
-    if (m_tsc && m_anchorTicks > 0 && ns - m_anchorNs >= kMinRateNs && ticks > m_anchorTicks)
-        m_nsPerTick = double(ns - m_anchorNs) / double(ticks - m_anchorTicks);
+    if (ticks > 0) {
+        // The rate over the longest time there is (the counter is invariant): ever more exact.
+        if (m_firstTicks == 0) {
+            m_firstNs = ns;
+            m_firstTicks = ticks;
+        } else if (ns - m_firstNs >= kMinRateNs && ticks > m_firstTicks) {
+            m_nsPerTick = double(ns - m_firstNs) / double(ticks - m_firstTicks);
+        }
+    }
     m_anchorNs = ns;
     m_anchorTicks = ticks;
-    m_stretchTicks = m_tsc && m_nsPerTick > 0;
+    m_stretchTicks = ticks > 0 && m_nsPerTick > 0;
 }
 
 std::int64_t TaskClock::read() const

@@ -13,8 +13,10 @@ namespace poolscope {
 // anchors and as exact as the counter's constant rate in between, kept in order and between the
 // anchors. Elsewhere a reading is clock_gettime itself and conversion changes nothing.
 //
-// A stretch (from one anchor to the next) reads counter values only once the counter's rate is
-// known, learnt from two anchors at least 200 us apart; before that it reads nanoseconds.
+// A stretch (from one anchor to the next) reads counter values only when asked to at its anchor
+// (worth it for many readings: an anchor costs two counter reads more than a clock reading) and
+// once the counter's rate is known: learnt from the first counter anchor and the latest, once
+// they are 50 us apart; until then it reads nanoseconds.
 class TaskClock
 {
 public:
@@ -22,8 +24,9 @@ public:
     // Whether this machine's clock source is the TSC: read once per process, in the parent.
     static bool tscClockSource();
 
-    // Reads the clock and starts a stretch; returns the time (ns).
-    std::int64_t anchor();
+    // Reads the clock and starts a stretch; returns the time (ns). counter: the stretch may
+    // read the TSC (for a chunk of many tasks; a chunk of one is cheaper with the clock alone).
+    std::int64_t anchor(bool counter = true);
     // The current stretch's start as a reading of this stretch (its TSC value, or its ns).
     std::int64_t anchorReading() const { return m_stretchTicks ? m_anchorTicks : m_anchorNs; }
     // A reading within the current stretch: a TSC value, or nanoseconds.
@@ -40,9 +43,12 @@ private:
     void startStretch(std::int64_t ns, std::int64_t ticks);
 
     bool m_tsc;
+    bool m_counterAsked = false; // the current stretch was asked to read the counter
     bool m_stretchTicks = false; // this stretch's readings are TSC values
     std::int64_t m_anchorNs = 0;
-    std::int64_t m_anchorTicks = 0;
+    std::int64_t m_anchorTicks = 0; // 0: the anchor has no counter reading
+    std::int64_t m_firstNs = 0;     // the first anchor with a counter reading: the rate's base
+    std::int64_t m_firstTicks = 0;
     double m_nsPerTick = 0; // 0 until learnt
 };
 

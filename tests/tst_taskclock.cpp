@@ -34,18 +34,22 @@ private slots:
     void readingsConvertToTheirRealTimes_data()
     {
         QTest::addColumn<bool>("useTsc");
-        QTest::newRow("clock_gettime") << false;
-        QTest::newRow("TSC where the clock source is the TSC") << TaskClock::tscClockSource();
+        QTest::addColumn<bool>("counter");
+        const bool tsc = TaskClock::tscClockSource();
+        QTest::newRow("clock_gettime") << false << true;
+        QTest::newRow("TSC where the clock source is the TSC") << tsc << true;
+        QTest::newRow("stretches that do not ask for the counter") << tsc << false;
     }
 
     void readingsConvertToTheirRealTimes()
     {
         QFETCH(bool, useTsc);
+        QFETCH(bool, counter);
         TaskClock clock(useTsc);
         // Stretches long enough to learn the counter's rate, then several short ones, as a
         // worker's chunks come: every stretch's readings must convert right.
         for (int stretch = 0; stretch < 6; ++stretch) {
-            const std::int64_t anchorNs = clock.anchor();
+            const std::int64_t anchorNs = clock.anchor(counter);
             std::vector<std::int64_t> readings;
             std::vector<Bracket> real;
             for (int k = 0; k < 20; ++k) {
