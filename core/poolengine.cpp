@@ -627,7 +627,7 @@ void PoolEngine::startWorker()
     config.initializer = m_options.initializer;
     config.initargs = m_options.initargs;
     config.recording = m_log != nullptr;
-    config.tscClock = TaskClock::tscClockSource();
+    config.tscClock = TaskClock::tscUsable();
 
     ProcessOptions opts;
     opts.method = m_options.method;

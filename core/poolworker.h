@@ -19,7 +19,7 @@ struct PoolWorkerConfig
     std::string initializer;   // a registered task, or empty
     Value::List initargs;
     bool recording = true; // report task timings (the parent keeps an event log)
-    bool tscClock = false; // the clock source is the TSC: time tasks with it (TaskClock)
+    bool tscClock = false; // TaskClock::tscUsable() in the parent: time tasks with the TSC
 
     Bytes encode() const;
     static PoolWorkerConfig decode(std::span<const std::uint8_t> bytes); // throws WireError

@@ -39,9 +39,9 @@ bool invariantTsc()
 
 } // namespace
 
-bool TaskClock::tscClockSource()
+bool TaskClock::tscUsable()
 {
-    static const bool tscSource = [] {
+    static const bool usable = [] {
         FILE* f =
             std::fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "re");
         if (!f)
@@ -49,12 +49,12 @@ bool TaskClock::tscClockSource()
         char name[32] = {};
         const bool read = std::fgets(name, sizeof name, f) != nullptr;
         std::fclose(f);
-        return read && std::strcmp(name, "tsc\n") == 0;
+        return read && std::strcmp(name, "tsc\n") == 0 && invariantTsc();
     }();
-    return tscSource;
+    return usable;
 }
 
-TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc && invariantTsc())
+TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc)
 {
     anchor(); // the rate's base: by the first chunk, it is usually known
 }

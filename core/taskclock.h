@@ -20,9 +20,10 @@ namespace poolscope {
 class TaskClock
 {
 public:
-    explicit TaskClock(bool useTsc); // useTsc: the clock source is the TSC (tscClockSource())
-    // Whether this machine's clock source is the TSC: read once per process, in the parent.
-    static bool tscClockSource();
+    explicit TaskClock(bool useTsc); // useTsc: tscUsable(), as the parent found it
+    // Whether the kernel's clock source is the TSC and the counter is invariant: found once per
+    // process, in the parent, so that a worker starts without a CPUID (a VM exit) or a file read.
+    static bool tscUsable();
 
     // Reads the clock and starts a stretch; returns the time (ns). counter: the stretch may
     // read the TSC (for a chunk of many tasks; a chunk of one is cheaper with the clock alone).
