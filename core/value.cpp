@@ -6,6 +6,8 @@
 
 namespace poolscope {
 
+static_assert(sizeof(Value) == 16, "a kind and one word: lists of scalars stay compact");
+
 namespace {
 
 std::string floatRepr(double d)
@@ -64,6 +66,48 @@ std::string joinRepr(const Value::List& items)
 }
 
 } // namespace
+
+void Value::wrongKind()
+{
+    throw std::bad_variant_access();
+}
+
+void Value::copyHeap(const Value& other)
+{
+    if (m_kind == Kind::Str)
+        m_bits.s = new std::string(*other.m_bits.s);
+    else
+        m_bits.l = new List(*other.m_bits.l);
+}
+
+void Value::release() noexcept
+{
+    if (m_kind == Kind::Str)
+        delete m_bits.s;
+    else
+        delete m_bits.l;
+}
+
+bool Value::operator==(const Value& other) const
+{
+    if (m_kind != other.m_kind)
+        return false;
+    switch (m_kind) {
+    case Kind::None:
+        return true;
+    case Kind::Bool:
+    case Kind::Int:
+        return m_bits.i == other.m_bits.i;
+    case Kind::Float:
+        return m_bits.f == other.m_bits.f;
+    case Kind::Str:
+        return *m_bits.s == *other.m_bits.s;
+    case Kind::List:
+    case Kind::Tuple:
+        return *m_bits.l == *other.m_bits.l;
+    }
+    return false;
+}
 
 const Value::List& Value::items() const
 {

@@ -123,6 +123,63 @@ private slots:
         QCOMPARE(QString::fromStdString(values[which].repr()), expected);
     }
 
+    // Value holds strings and lists behind a pointer: copies must be deep, moves must leave
+    // None behind, and assignment between every pair of kinds must leave the right contents.
+    void copiesAreDeepAndMovesLeaveNone()
+    {
+        Value list(Value::List{1, "two", Value::List{3.5, Value::tuple({true})}});
+        Value copy = list;
+        list.asList().push_back("more");
+        list.asList()[1] = Value(2);
+        QCOMPARE(copy.repr(), std::string("[1, 'two', [3.5, (True,)]]"));
+        QCOMPARE(list.repr(), std::string("[1, 2, [3.5, (True,)], 'more']"));
+
+        Value moved = std::move(list);
+        QVERIFY(list.isNone()); // NOLINT(bugprone-use-after-move): the state is the test
+        QCOMPARE(moved.asList().size(), std::size_t(4));
+
+        const std::vector<Value> kinds{Value(),
+                                       Value(true),
+                                       Value(7),
+                                       Value(2.5),
+                                       Value("s"),
+                                       Value(Value::List{1, 2}),
+                                       Value::tuple({"t"})};
+        for (const Value& from : kinds) {
+            for (const Value& to : kinds) {
+                Value target = to;
+                target = from;
+                QCOMPARE(target, from);
+                Value source = from;
+                Value target2 = to;
+                target2 = std::move(source);
+                QCOMPARE(target2, from);
+            }
+            Value self = from;
+            const Value& alias = self;
+            self = alias;
+            QCOMPARE(self, from);
+        }
+    }
+
+    void equalityNeedsTheSameKind()
+    {
+        QVERIFY(Value(1) != Value(1.0));
+        QVERIFY(Value(true) != Value(1));
+        QVERIFY(Value(Value::List{1}) != Value::tuple({1}));
+        QVERIFY(Value("a") != Value("b"));
+        QVERIFY(Value(Value::List{1, "a"}) == Value(Value::List{1, "a"}));
+        QVERIFY(Value() == Value(nullptr));
+    }
+
+    void wrongKindThrows()
+    {
+        QVERIFY_THROWS_EXCEPTION(std::bad_variant_access, Value(3).asStr());
+        QVERIFY_THROWS_EXCEPTION(std::bad_variant_access, Value("3").asInt());
+        QVERIFY_THROWS_EXCEPTION(std::bad_variant_access, Value::tuple({}).asList());
+        QCOMPARE(Value::tuple({1, 2}).items().size(), std::size_t(2));
+    }
+
     void wireRoundTrip()
     {
         const Value v(Value::List{Value(), true, 3, -4000000000LL, 0.25, 2.0, -0.0, "text",
