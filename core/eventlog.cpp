@@ -12,18 +12,24 @@ namespace poolscope {
 // value is an index into the side array, as is `text` (index + 1; 0 for no text).
 // A span record (kSpan) stands for a TaskSpan: tNs = the first task's start, task = the first
 // task, a = number of tasks, b = index of the first Cell, value = index into `inputs` (-1: none,
-// or the inputs are in the cells: kInlineInputs).
+// or the inputs are in the cells: kInlineInputs); with kTaken its first event is the chunk's
+// ChunkTaken (at tNs), with kReceived its last is the ChunkResult (at receivedNs).
 struct EventLog::Record
 {
     static constexpr std::uint8_t kSpan = 1;
     static constexpr std::uint8_t kFirstStartLogged = 2;
     static constexpr std::uint8_t kInlineInputs = 4;
+    static constexpr std::uint8_t kTaken = 8;
+    static constexpr std::uint8_t kReceived = 16;
     std::uint64_t first; // logical index of the record's (first) event
     std::int64_t tNs;
     std::int64_t task;
     std::int64_t a;
     std::int64_t b;
-    double delay;
+    union {
+        double delay;            // a plain event's
+        std::int64_t receivedNs; // a span's, with kReceived
+    };
     std::int64_t value;
     std::int32_t job;
     std::int32_t chunk;
@@ -40,8 +46,26 @@ struct EventLog::Record
     {
         if (!(flags & kSpan))
             return 1;
+        return taskEvents() + ((flags & kTaken) ? 1 : 0) + ((flags & kReceived) ? 1 : 0);
+    }
+    std::uint64_t taskEvents() const // a span's TaskStarted and TaskFinished events
+    {
         return 2 * std::uint64_t(a) - ((flags & kFirstStartLogged) ? 1 : 0);
     }
+};
+
+// Where a logical event of a span record falls: its ChunkTaken, one of its tasks' events (pos:
+// 2k for task k's TaskStarted, 2k + 1 for its TaskFinished), or its ChunkResult.
+struct EventLog::SpanPart
+{
+    enum Kind
+    {
+        Taken,
+        Task,
+        Received
+    };
+    Kind kind;
+    std::uint64_t pos;
 };
 
 // One task of a span: when it ended, its (scalar) result, and its input when that is a scalar
@@ -152,10 +176,15 @@ void EventLog::appendLocked(const Event& e)
 
 void EventLog::appendSpanLocked(const TaskSpan& span)
 {
-    if (span.endNs.empty())
+    if (span.endNs.empty()) {
+        if (span.taken || span.receivedNs >= 0)
+            throw std::invalid_argument("EventLog: a span carries its chunk's events with tasks");
         return;
+    }
     if (span.results.size() != span.endNs.size())
         throw std::invalid_argument("EventLog: a task span needs one result per task");
+    if (span.taken && span.firstStartLogged)
+        throw std::invalid_argument("EventLog: a span that starts its chunk starts its first task");
     if (!std::all_of(span.results.begin(), span.results.end(), isScalar))
         throw std::invalid_argument("EventLog: a task span holds scalar results only");
     Storage& s = *m_storage;
@@ -165,7 +194,6 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.task = span.firstTask;
     r.a = std::int64_t(span.endNs.size());
     r.b = std::int64_t(s.cells.pending());
-    r.delay = -1;
     r.value = -1;
     const std::size_t n = span.endNs.size();
     const std::vector<Value>* inputs = span.inputs.get();
@@ -189,7 +217,9 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.ok = true;
     r.valueKind = Value::Kind::None;
     r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
-              (inlineInputs ? Record::kInlineInputs : 0);
+              (inlineInputs ? Record::kInlineInputs : 0) | (span.taken ? Record::kTaken : 0) |
+              (span.receivedNs >= 0 ? Record::kReceived : 0);
+    r.receivedNs = span.receivedNs;
     const Value* results = span.results.data();
     const std::int64_t* ends = span.endNs.data();
     if (inlineInputs) {
@@ -277,9 +307,26 @@ std::pair<const EventLog::Record*, std::uint64_t> EventLog::locate(std::size_t i
     return {&r, index - r.first};
 }
 
+EventLog::SpanPart EventLog::spanPart(const Record& r, std::uint64_t local)
+{
+    if (r.flags & Record::kTaken) {
+        if (local == 0)
+            return {SpanPart::Taken, 0};
+        --local;
+    }
+    if (local >= r.taskEvents())
+        return {SpanPart::Received, 0};
+    return {SpanPart::Task, local + ((r.flags & Record::kFirstStartLogged) ? 1 : 0)};
+}
+
 std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
 {
-    const std::uint64_t pos = local + ((r.flags & Record::kFirstStartLogged) ? 1 : 0);
+    const SpanPart part = spanPart(r, local);
+    if (part.kind == SpanPart::Taken)
+        return r.tNs;
+    if (part.kind == SpanPart::Received)
+        return r.receivedNs;
+    const std::uint64_t pos = part.pos;
     const std::uint64_t k = pos / 2;
     const auto& cells = m_storage->cells;
     if (pos % 2) // TaskFinished
@@ -293,15 +340,20 @@ Event EventLog::at(std::size_t index) const
     const Record& r = *rp;
     Event e;
     if (r.flags & Record::kSpan) {
-        const std::uint64_t pos = local + ((r.flags & Record::kFirstStartLogged) ? 1 : 0);
-        const std::uint64_t k = pos / 2;
-        const bool finished = pos % 2;
+        const SpanPart part = spanPart(r, local);
         e.tNs = spanTime(r, local);
-        e.kind = finished ? EventKind::TaskFinished : EventKind::TaskStarted;
         e.job = r.job;
         e.chunk = r.chunk;
         e.worker = r.worker;
         e.pid = r.pid;
+        if (part.kind != SpanPart::Task) {
+            e.kind = part.kind == SpanPart::Taken ? EventKind::ChunkTaken : EventKind::ChunkResult;
+            return e;
+        }
+        const std::uint64_t pos = part.pos;
+        const std::uint64_t k = pos / 2;
+        const bool finished = pos % 2;
+        e.kind = finished ? EventKind::TaskFinished : EventKind::TaskStarted;
         e.task = r.task + std::int64_t(k);
         if (finished) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
@@ -349,8 +401,12 @@ EventKind EventLog::kindAt(std::size_t index) const
     const auto [r, local] = locate(index);
     if (!(r->flags & Record::kSpan))
         return r->kind;
-    const std::uint64_t pos = local + ((r->flags & Record::kFirstStartLogged) ? 1 : 0);
-    return pos % 2 ? EventKind::TaskFinished : EventKind::TaskStarted;
+    const SpanPart part = spanPart(*r, local);
+    if (part.kind == SpanPart::Taken)
+        return EventKind::ChunkTaken;
+    if (part.kind == SpanPart::Received)
+        return EventKind::ChunkResult;
+    return part.pos % 2 ? EventKind::TaskFinished : EventKind::TaskStarted;
 }
 
 std::int64_t EventLog::startNs() const

@@ -25,8 +25,9 @@ namespace poolscope {
 // run plus 32 bytes per task (its end time, scalar result and, when it is a scalar, its input;
 // its start is the previous task's end; other inputs stay in the job's shared input list, which
 // the log then keeps), read back as the same TaskStarted /
-// TaskFinished events. The storage is not inherited by fork children (MADV_DONTFORK): a child
-// never reads the log.
+// TaskFinished events, between the chunk's ChunkTaken and ChunkResult when the span carries
+// them (a whole report of a chunk is then one record). The storage is not inherited by fork
+// children (MADV_DONTFORK): a child never reads the log.
 class EventLog
 {
 public:
@@ -51,6 +52,11 @@ public:
         std::span<const Value> results; // None, bool, int or float only (isScalar)
         // The job's inputs, indexed by task (TaskStarted's value); null: None.
         std::shared_ptr<const std::vector<Value>> inputs;
+        // The worker's ChunkTaken comes first, at firstStartNs (the span starts the chunk, so
+        // firstStartLogged is false): a report's events in one record.
+        bool taken = false;
+        // A ChunkResult (ok) at this time follows the tasks; -1: none.
+        std::int64_t receivedNs = -1;
     };
     static bool isScalar(const Value& value);
 
@@ -96,6 +102,8 @@ private:
     // The record holding logical event `index`, and the event's position within it.
     std::pair<const Record*, std::uint64_t> locate(std::size_t index) const;
     std::int64_t spanTime(const Record& r, std::uint64_t local) const;
+    struct SpanPart;
+    static SpanPart spanPart(const Record& r, std::uint64_t local);
 
     std::unique_ptr<Storage> m_storage;
     std::mutex m_writeMutex;

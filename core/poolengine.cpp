@@ -516,7 +516,8 @@ std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
     std::vector<Event> events;
     std::size_t sent = 0;
     for (const Pending& p : pending) {
-        const std::int64_t t = monotonicNs(); // before the push: a worker may take it at once
+        // Before the push: a worker may take it at once.
+        const std::int64_t t = m_log ? monotonicNs() : 0;
         if (!m_queue.tryPush(p.message.bytes, false))
             break;
         addSubmitted(events, p, t);
@@ -538,7 +539,7 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
     std::vector<Event> events;
     std::size_t unnotified = 0;
     for (const Pending& p : batch) {
-        const std::int64_t t = monotonicNs();
+        const std::int64_t t = m_log ? monotonicNs() : 0;
         if (m_queue.tryPush(p.message.bytes, false)) {
             ++unnotified;
         } else {
@@ -679,6 +680,8 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         eof = true;
         return;
     }
+    // Every report in these bytes arrived now: one clock reading for all of them.
+    const std::int64_t receivedNs = m_log ? monotonicNs() : 0;
     // Frames are parsed where they are: from the read buffer when nothing was left over from
     // the previous read (the common case), else from the inbox the new bytes join.
     std::span<const std::uint8_t> bytes(buf, std::size_t(n));
@@ -694,7 +697,7 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
             break;
         try {
             decodeReport({h + 4, len}, m_report);
-            handleReport(w, m_report);
+            handleReport(w, m_report, receivedNs);
         } catch (const WireError& e) {
             std::fprintf(stderr, "pool: bad report from %s: %s\n", w.name.c_str(), e.what());
         } catch (const std::bad_variant_access&) {
@@ -708,7 +711,7 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
         w.inbox.erase(w.inbox.begin(), w.inbox.begin() + std::ptrdiff_t(pos));
 }
 
-void PoolEngine::handleReport(Worker& w, WorkerReport& r)
+void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedNs)
 {
     switch (r.kind) {
     case WorkerReport::Kind::Ready: {
@@ -749,7 +752,7 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r)
         w.chunkValues.clear();
     }
     if (m_log)
-        logTasks(w, r, job);
+        logTasks(w, r, job, receivedNs);
     // The lists trade places rather than move: both keep their capacity for the next report.
     if (w.chunkValues.empty())
         w.chunkValues.swap(r.values); // the usual case: one report per chunk
@@ -763,7 +766,7 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r)
     w.chunkValues.clear();
 }
 
-void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
+void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std::int64_t receivedNs)
 {
     // One Event reused for the whole report: only the fields that change are set.
     EventLog::Batch batch(*m_log);
@@ -778,12 +781,6 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
         else
             e.value = Value();
     };
-    if (!w.loggedTaken && r.takenNs) {
-        e.tNs = r.takenNs;
-        e.kind = EventKind::ChunkTaken;
-        batch.add(e);
-        w.loggedTaken = true;
-    }
     // The tasks that ended well with a plain result go in as one span (a few bytes per task);
     // a failing task, a task that slept, or a result that is a list or a string one event each.
     std::size_t spanned = 0;
@@ -792,6 +789,20 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
         while (spanned < n && EventLog::isScalar(r.values[spanned]))
             ++spanned;
     }
+    // A span that starts the chunk carries its ChunkTaken, and one that ends a chunk that went
+    // well its ChunkResult: the usual report is then one record of the log (recording memory
+    // is what recording costs).
+    const bool logTaken = !w.loggedTaken && r.takenNs;
+    const bool spanStartsChunk =
+        spanned > 0 && r.fromTask == r.first && r.fromTask >= w.startedUpTo;
+    const bool spanEndsChunk =
+        spanned > 0 && spanned == r.ends.size() && r.ok && r.kind == WorkerReport::Kind::Result;
+    if (logTaken && !spanStartsChunk) {
+        e.tNs = r.takenNs;
+        e.kind = EventKind::ChunkTaken;
+        batch.add(e);
+    }
+    w.loggedTaken = w.loggedTaken || logTaken;
     if (spanned > 0) {
         EventLog::TaskSpan span;
         span.job = r.job;
@@ -805,6 +816,8 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
         span.results = std::span<const Value>(r.values).first(spanned);
         if (job)
             span.inputs = job->items;
+        span.taken = logTaken && spanStartsChunk;
+        span.receivedNs = spanEndsChunk ? receivedNs : -1;
         batch.add(span);
         w.startedUpTo = std::max(w.startedUpTo, r.fromTask + std::int64_t(spanned));
         w.lastEndNs = r.ends[spanned - 1];
@@ -849,9 +862,9 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job)
             w.startedUpTo = index + 1;
         }
     }
-    if (r.kind == WorkerReport::Kind::Result) {
+    if (r.kind == WorkerReport::Kind::Result && !spanEndsChunk) {
         Event got;
-        got.tNs = monotonicNs();
+        got.tNs = receivedNs;
         got.kind = EventKind::ChunkResult;
         got.job = r.job;
         got.chunk = r.chunk;

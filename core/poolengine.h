@@ -167,9 +167,11 @@ private:
     void resultLoop(std::promise<void>& started);
     void startWorker();
     void readWorker(Worker& worker, bool& eof);
-    void handleReport(Worker& worker, WorkerReport& report); // takes the report's values
+    // Takes the report's values; receivedNs: when the bytes holding it were read (recording).
+    void handleReport(Worker& worker, WorkerReport& report, std::int64_t receivedNs);
     // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
-    void logTasks(Worker& worker, const WorkerReport& report, const Job* job);
+    void logTasks(Worker& worker, const WorkerReport& report, const Job* job,
+                  std::int64_t receivedNs);
     void handleExit(Worker& worker);
     struct LostChunk
     {

@@ -84,10 +84,11 @@ ChunkMessage decodeChunk(std::span<const std::uint8_t> message)
     return msg;
 }
 
-Bytes encodeReport(const WorkerReport& r)
+namespace {
+
+void writeReport(const WorkerReport& r, Bytes& out)
 {
-    Bytes out;
-    out.reserve(64 + r.values.size() * 6 + r.ends.size() * 9);
+    out.reserve(out.size() + 64 + r.values.size() * 6 + r.ends.size() * 9);
     ValueWriter w(out);
     switch (r.kind) {
     case WorkerReport::Kind::Ready:
@@ -109,7 +110,24 @@ Bytes encodeReport(const WorkerReport& r)
             w.write(errorValue(r.error));
         break;
     }
+}
+
+} // namespace
+
+Bytes encodeReport(const WorkerReport& r)
+{
+    Bytes out;
+    writeReport(r, out);
     return out;
+}
+
+void encodeReportFrame(const WorkerReport& r, Bytes& frame)
+{
+    frame.assign(4, 0);
+    writeReport(r, frame);
+    const auto n = std::uint32_t(frame.size() - 4);
+    for (int i = 0; i < 4; ++i)
+        frame[std::size_t(i)] = std::uint8_t(n >> (8 * i));
 }
 
 WorkerReport decodeReport(std::span<const std::uint8_t> payload)

@@ -71,6 +71,9 @@ EncodedChunk encodeStop();
 ChunkMessage decodeChunk(std::span<const std::uint8_t> message); // throws WireError
 
 Bytes encodeReport(const WorkerReport& report);
+// The same as one whole frame (length + payload, as appendFrame makes it), written into `frame`
+// (cleared first): a worker reuses one buffer for all its reports.
+void encodeReportFrame(const WorkerReport& report, Bytes& frame);
 WorkerReport decodeReport(std::span<const std::uint8_t> payload); // throws WireError
 // The same into `into`, whose containers keep their capacity (the result thread reuses one).
 void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& into);

@@ -159,12 +159,18 @@ private:
         m_slot->task.store(msg.first, std::memory_order_relaxed);
         m_slot->state.store(WorkerSlot::Running, std::memory_order_release);
 
-        WorkerReport report;
+        // One report object for all chunks: its lists keep their capacity from chunk to chunk.
+        WorkerReport& report = m_report;
         report.job = msg.job;
         report.chunk = msg.chunk;
         report.first = msg.first;
         report.takenNs = takenNs;
         report.fromTask = msg.first;
+        report.ok = true;
+        report.error = {};
+        report.values.clear();
+        report.ends.clear();
+        report.delays.clear();
         report.values.reserve(msg.items.size());
         if (rec)
             report.ends.reserve(msg.items.size());
@@ -249,7 +255,11 @@ private:
         return send(report);
     }
 
-    bool send(const WorkerReport& report) { return writeFrame(m_resultFd, encodeReport(report)); }
+    bool send(const WorkerReport& report)
+    {
+        encodeReportFrame(report, m_frame);
+        return writeAll(m_resultFd, m_frame.data(), m_frame.size());
+    }
 
     PoolWorkerConfig m_config;
     std::string m_name; // "ForkPoolWorker-3"
@@ -260,6 +270,8 @@ private:
     WorkerSlot* m_slot;
     TaskClock m_clock;
     std::int64_t m_lastSendNs = 0; // when the last report of tasks went out (recording)
+    WorkerReport m_report;         // the chunk's report, reused
+    Bytes m_frame;                 // the encoded report, reused
 };
 
 // A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the

@@ -111,6 +111,12 @@ std::int64_t TaskClock::read() const
 
 std::int64_t TaskClock::convert(std::span<std::int64_t> readings)
 {
+    if (!readings.empty() && !(m_tsc && m_counterAsked)) {
+        // Clock readings already, and no counter to pair: the last of them, a moment ago,
+        // starts the next stretch (a clock reading saved per report of a short chunk).
+        startStretch(readings.back(), 0);
+        return readings.back();
+    }
     std::int64_t ns;
     std::int64_t ticks;
     readPair(ns, ticks);

@@ -32,8 +32,9 @@ public:
     std::int64_t anchorReading() const { return m_stretchTicks ? m_anchorTicks : m_anchorNs; }
     // A reading within the current stretch: a TSC value, or nanoseconds.
     std::int64_t read() const;
-    // Converts readings of the current stretch to ns in place and starts a new stretch now;
-    // returns the time (ns) of that new anchor.
+    // Converts readings of the current stretch to ns in place and starts a new stretch now
+    // (at the last reading, when the stretch read the clock alone); returns the time (ns) of
+    // that new anchor.
     std::int64_t convert(std::span<std::int64_t> readings);
     // An estimate (ns) of a reading of the current stretch, at the rate learnt so far: for
     // decisions (is this task slow?) and for the live status slot.

@@ -189,6 +189,100 @@ private slots:
         QCOMPARE(log.startNs(), 1000);
     }
 
+    // A span that carries its chunk's ChunkTaken and ChunkResult reads back exactly as the same
+    // report logged as separate events: every field of every event, by index in any order.
+    void chunkEventsFoldIntoTheSpan()
+    {
+        const std::vector<std::int64_t> ends{1100, 1250};
+        const Value::List results{Value(100), Value(2.5)};
+        auto inputs = std::make_shared<const Value::List>(Value::List{Value(10), Value("x")});
+        EventLog::TaskSpan span;
+        span.job = 3;
+        span.chunk = 2;
+        span.worker = 7;
+        span.pid = 4242;
+        span.firstTask = 0;
+        span.firstStartNs = 1000;
+        span.endNs = ends;
+        span.results = results;
+        span.inputs = inputs;
+        Event taken;
+        taken.tNs = 1000;
+        taken.kind = EventKind::ChunkTaken;
+        taken.job = 3;
+        taken.chunk = 2;
+        taken.worker = 7;
+        taken.pid = 4242;
+        Event got = taken;
+        got.tNs = 1400;
+        got.kind = EventKind::ChunkResult;
+
+        EventLog separate;
+        EventLog folded;
+        Event before;
+        before.tNs = 900;
+        before.kind = EventKind::ChunkSubmitted;
+        before.text = "around";
+        for (int round = 0; round < 2; ++round) {
+            separate.append(before);
+            folded.append(before);
+            {
+                EventLog::Batch batch(separate);
+                batch.add(taken);
+                batch.add(span);
+                batch.add(got);
+            }
+            {
+                EventLog::Batch batch(folded);
+                EventLog::TaskSpan carrying = span;
+                carrying.taken = true;
+                carrying.receivedNs = got.tNs;
+                batch.add(carrying);
+            }
+        }
+        QCOMPARE(folded.size(), separate.size());
+        QCOMPARE(folded.size(), std::size_t(2 * 7));
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t n = 0; n < folded.size(); ++n) {
+                const std::size_t i = pass == 0 ? folded.size() - 1 - n : n;
+                const Event a = separate.at(i);
+                const Event b = folded.at(i);
+                QCOMPARE(int(b.kind), int(a.kind));
+                QCOMPARE(b.tNs, a.tNs);
+                QCOMPARE(b.ok, a.ok);
+                QCOMPARE(b.job, a.job);
+                QCOMPARE(b.chunk, a.chunk);
+                QCOMPARE(b.worker, a.worker);
+                QCOMPARE(b.pid, a.pid);
+                QCOMPARE(b.ppid, a.ppid);
+                QCOMPARE(b.task, a.task);
+                QCOMPARE(b.a, a.a);
+                QCOMPARE(b.b, a.b);
+                QCOMPARE(b.delay, a.delay);
+                QCOMPARE(b.value, a.value);
+                QCOMPARE(b.text, a.text);
+                QCOMPARE(folded.timeAt(i), a.tNs);
+                QCOMPARE(int(folded.kindAt(i)), int(a.kind));
+            }
+        }
+
+        // The chunk's events need tasks to ride on, and a span that starts its chunk cannot
+        // have had its first start logged already.
+        EventLog::TaskSpan empty = span;
+        empty.endNs = {};
+        empty.results = {};
+        empty.taken = true;
+        EventLog::TaskSpan late = span;
+        late.taken = true;
+        late.firstStartLogged = true;
+        {
+            EventLog::Batch batch(folded);
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(empty));
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(late));
+        }
+        QCOMPARE(folded.size(), separate.size());
+    }
+
     // Scalar inputs go into the log's cells, and the job's input list is not kept; a span whose
     // inputs include a list, a tuple or a string keeps the shared list instead. Both read back.
     void spanInputsAreCopiedWhenScalarElseShared()
