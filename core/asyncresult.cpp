@@ -103,17 +103,20 @@ void AsyncResult::wait(std::optional<double> timeoutSeconds)
     // A short task's result (an apply round trip: tens of microseconds) is usually here before
     // a sleeping thread could even be woken: spin briefly first, so that the result thread
     // hands it over without a futex wake-up of the caller. Bounded by kSpinNs and by the
-    // timeout, then the caller sleeps as before.
-    constexpr std::int64_t kSpinNs = 50'000;
-    const std::int64_t spinUntil =
-        monotonicNs() +
-        (timeoutSeconds
-             ? std::min<std::int64_t>(kSpinNs, std::int64_t(std::max(0.0, *timeoutSeconds) * 1e9))
-             : kSpinNs);
-    for (int i = 0; !m_readyFlag.load(std::memory_order_acquire); ++i) {
-        if ((i & 63) == 63 && monotonicNs() >= spinUntil)
-            break;
-        cpuRelax();
+    // timeout, then the caller sleeps as before. Not for a job of several chunks
+    // (setSpinWait).
+    if (m_spinWait) {
+        constexpr std::int64_t kSpinNs = 50'000;
+        const std::int64_t spinNs =
+            timeoutSeconds ? std::min<std::int64_t>(
+                                 kSpinNs, std::int64_t(std::max(0.0, *timeoutSeconds) * 1e9))
+                           : kSpinNs;
+        const std::int64_t spinUntil = monotonicNs() + spinNs;
+        for (int i = 0; !m_readyFlag.load(std::memory_order_acquire); ++i) {
+            if ((i & 63) == 63 && monotonicNs() >= spinUntil)
+                break;
+            cpuRelax();
+        }
     }
     std::unique_lock lock(m_mutex);
     if (!timeoutSeconds) {

@@ -45,6 +45,10 @@ public:
     void setYieldTask(std::int64_t task) { m_yieldTask = task; }
     // map results record one yield event per item when get() hands them out.
     void setYieldsItems(bool items) { m_yieldsItems = items; }
+    // Whether wait() spins briefly before it sleeps: for a job of one chunk, which one worker
+    // runs while a core is free. A job of several chunks keeps every core busy, and a caller
+    // spinning on one of them keeps a worker that was just woken from running there.
+    void setSpinWait(bool spin) { m_spinWait = spin; }
 
 private:
     void recordYield(const std::optional<Value>& value, const RemoteError* error) const;
@@ -58,6 +62,7 @@ private:
     ErrorCallback m_errorCallback;
     std::int64_t m_yieldTask = 0;
     bool m_yieldsItems = false;
+    bool m_spinWait = true;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;

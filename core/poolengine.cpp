@@ -305,6 +305,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
     }
     job->chunkCount =
         std::int64_t((n + std::size_t(job->chunksize) - 1) / std::size_t(job->chunksize));
+    result->setSpinWait(job->chunkCount == 1);
     job->values.resize(n);
     job->result = result;
     submitJob(std::move(job));
