@@ -113,6 +113,12 @@ void AsyncResult::wait(std::optional<double> timeoutSeconds)
                            : kSpinNs;
         const std::int64_t spinUntil = monotonicNs() + spinNs;
         for (int i = 0; !m_readyFlag.load(std::memory_order_acquire); ++i) {
+            if (m_spinAssist) {
+                m_spinAssist(); // a system call or two: the clock is worth reading each time
+                if (monotonicNs() >= spinUntil)
+                    break;
+                continue;
+            }
             if ((i & 63) == 63 && monotonicNs() >= spinUntil)
                 break;
             cpuRelax();

@@ -49,6 +49,11 @@ public:
     // runs while a core is free. A job of several chunks keeps every core busy, and a caller
     // spinning on one of them keeps a worker that was just woken from running there.
     void setSpinWait(bool spin) { m_spinWait = spin; }
+    // Called over and over while wait() spins: the pool reads its workers' reports in the
+    // waiting thread, when no other thread is reading them (PoolEngine's reader gate).
+    void setSpinAssist(std::function<void()> assist) { m_spinAssist = std::move(assist); }
+    // Whether a callback or error callback runs when the result completes.
+    bool hasCallbacks() const { return bool(m_callback) || bool(m_errorCallback); }
 
 private:
     void recordYield(const std::optional<Value>& value, const RemoteError* error) const;
@@ -63,6 +68,7 @@ private:
     std::int64_t m_yieldTask = 0;
     bool m_yieldsItems = false;
     bool m_spinWait = true;
+    std::function<void()> m_spinAssist;
 
     mutable std::mutex m_mutex;
     std::condition_variable m_cv;

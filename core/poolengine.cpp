@@ -91,6 +91,8 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
     created.text = std::string(startMethodName(m_options.method));
     record(std::move(created));
 
+    m_gate = std::make_shared<ReaderGate>();
+    m_gate->engine = this;
     std::promise<void> started;
     auto startedFuture = started.get_future();
     m_resultThread = std::thread([this, &started] { resultLoop(started); });
@@ -110,6 +112,10 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
 
 PoolEngine::~PoolEngine()
 {
+    {
+        std::lock_guard gate(m_gate->mutex); // waits for a caller's assist in progress
+        m_gate->engine = nullptr;
+    }
     terminate();
     join();
     for (int fd : {m_lifelineRead, m_lifelineWrite, m_resultWake})
@@ -306,6 +312,8 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
     job->chunkCount =
         std::int64_t((n + std::size_t(job->chunksize) - 1) / std::size_t(job->chunksize));
     result->setSpinWait(job->chunkCount == 1);
+    if (job->chunkCount == 1)
+        result->setSpinAssist(spinAssist());
     job->values.resize(n);
     job->result = result;
     submitJob(std::move(job));
@@ -353,6 +361,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Valu
     auto result = std::make_shared<AsyncResult>(job->id, m_log, std::move(callback),
                                                 std::move(errorCallback));
     result->setYieldTask(0);
+    result->setSpinAssist(spinAssist());
     job->result = result;
     submitJob(std::move(job));
     return result;
@@ -563,14 +572,17 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 void PoolEngine::resultLoop(std::promise<void>& started)
 {
     try {
+        std::lock_guard gate(m_gate->mutex);
+        m_gate->resultThread = std::this_thread::get_id();
         for (int i = 0; i < m_processes; ++i)
             startWorker();
-        started.set_value();
     } catch (...) {
+        std::lock_guard gate(m_gate->mutex);
         terminateWorkers();
         started.set_exception(std::current_exception());
         return;
     }
+    started.set_value();
 
     std::vector<pollfd> fds;
     for (;;) {
@@ -589,6 +601,10 @@ void PoolEngine::resultLoop(std::promise<void>& started)
             std::fprintf(stderr, "pool: poll failed: %s\n", std::strerror(errno));
             break;
         }
+        // A caller may be reading (assistLocked): then this waits for its turn, and finds
+        // what the caller took gone (the pipes do not block).
+        std::lock_guard gate(m_gate->mutex);
+        runDeferred();
         if (fds[0].revents)
             drain(m_resultWake);
 
@@ -606,7 +622,62 @@ void PoolEngine::resultLoop(std::promise<void>& started)
         for (Worker* w : exited)
             handleExit(*w);
     }
+    std::lock_guard gate(m_gate->mutex);
+    runDeferred();
     terminateWorkers();
+}
+
+bool PoolEngine::onResultThread() const
+{
+    return std::this_thread::get_id() == m_gate->resultThread;
+}
+
+std::function<void()> PoolEngine::spinAssist() const
+{
+    return [gate = std::weak_ptr<ReaderGate>(m_gate)] {
+        const auto g = gate.lock();
+        // The pool has gone, or this is the result thread itself (a callback that waits).
+        if (!g || std::this_thread::get_id() == g->resultThread)
+            return;
+        std::unique_lock lock(g->mutex, std::try_to_lock);
+        if (lock.owns_lock() && g->engine)
+            g->engine->assistLocked();
+    };
+}
+
+void PoolEngine::assistLocked()
+{
+    // One turn of the result thread's reading, without the exits: only the result thread
+    // reaps and replaces workers, and a worker that has gone stays at end of file for it.
+    m_assistFds.clear();
+    for (const auto& w : m_workers)
+        m_assistFds.push_back({w->resultFd, POLLIN, 0});
+    if (::poll(m_assistFds.data(), m_assistFds.size(), 0) <= 0)
+        return;
+    for (std::size_t i = 0; i < m_assistFds.size(); ++i) {
+        if (!(m_assistFds[i].revents & POLLIN))
+            continue;
+        bool eof = false;
+        readWorker(*m_workers[i], eof);
+    }
+}
+
+void PoolEngine::settle(const std::shared_ptr<AsyncResult>& result, std::function<void()> settleIt)
+{
+    if (result->hasCallbacks() && !onResultThread()) {
+        m_deferred.push_back(std::move(settleIt));
+        wake(m_resultWake);
+        return;
+    }
+    settleIt();
+}
+
+void PoolEngine::runDeferred()
+{
+    std::vector<std::function<void()>> deferred;
+    deferred.swap(m_deferred);
+    for (auto& settleIt : deferred)
+        settleIt();
 }
 
 void PoolEngine::startWorker()
@@ -616,6 +687,8 @@ void PoolEngine::startWorker()
     if (::pipe2(pipeFds, O_CLOEXEC) != 0)
         sysFail("pipe2");
     w->resultFd = pipeFds[0];
+    // Read by whoever holds the reader gate, after a poll that may be stale by then.
+    ::fcntl(w->resultFd, F_SETFL, O_NONBLOCK);
     try {
         w->slot = WorkerSlotMapping::create();
     } catch (const std::exception& e) {
@@ -669,8 +742,11 @@ void PoolEngine::publishWorkers()
 
 void PoolEngine::readWorker(Worker& w, bool& eof)
 {
-    std::uint8_t buf[65536];
-    const ssize_t n = ::read(w.resultFd, buf, sizeof buf);
+    // The buffer is the engine's, not the stack's: a caller's thread reads here too (assist),
+    // and its stack may be small.
+    m_readBuffer.resize(65536);
+    std::uint8_t* buf = m_readBuffer.data();
+    const ssize_t n = ::read(w.resultFd, buf, m_readBuffer.size());
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN)
             return;
@@ -891,10 +967,15 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
     switch (job->kind) {
     case Job::Kind::Apply:
         finished = true;
-        if (ok && !values.empty())
-            job->result->complete(std::move(values.front()));
-        else
-            job->result->fail(ok ? RemoteError{"RuntimeError", "no result", {}} : error);
+        if (ok && !values.empty()) {
+            settle(job->result, [result = job->result, value = std::move(values.front())] {
+                result->complete(value);
+            });
+        } else {
+            settle(job->result, [result = job->result,
+                                 failure = ok ? RemoteError{"RuntimeError", "no result", {}}
+                                              : error] { result->fail(failure); });
+        }
         break;
     case Job::Kind::Map: {
         if (ok) {
@@ -906,10 +987,18 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
         }
         finished = ++job->chunksDone == job->chunkCount;
         if (finished) {
-            if (job->firstError)
-                job->result->fail(*job->firstError);
-            else
-                job->result->complete(Value(std::move(job->values)));
+            if (job->firstError) {
+                settle(job->result, [result = job->result, failure = *job->firstError] {
+                    result->fail(failure);
+                });
+            } else if (!job->result->hasCallbacks() || onResultThread()) {
+                job->result->complete(Value(std::move(job->values))); // no copy of the list
+            } else {
+                settle(job->result, [result = job->result, list = std::make_shared<Value>(
+                                                               Value(std::move(job->values)))] {
+                    result->complete(std::move(*list));
+                });
+            }
         }
         break;
     }
@@ -1039,8 +1128,15 @@ void PoolEngine::breakPool(const RemoteError& error)
         m_broken = error;
         pending.swap(m_jobs);
     }
-    for (auto& [id, job] : pending)
+    for (auto& [id, job] : pending) {
+        // Under the reader gate, maybe in a caller reading: error callbacks go to the result
+        // thread like every other callback.
+        if (job->result) {
+            settle(job->result, [result = job->result, error] { result->fail(error); });
+            job->result = nullptr;
+        }
         failJob(*job, error);
+    }
 }
 
 void PoolEngine::terminateWorkers()

@@ -12,11 +12,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <poll.h>
 #include <span>
 #include <string>
 #include <thread>
@@ -209,8 +211,33 @@ private:
     std::map<int, std::unique_ptr<Job>> m_jobs;
     std::optional<RemoteError> m_broken; // guarded by m_jobsMutex
 
-    std::vector<std::unique_ptr<Worker>> m_workers; // the result thread's own
-    WorkerReport m_report;                          // the result thread's, reused
+    // The reader gate: whoever holds its mutex reads the workers' result pipes and handles
+    // what they sent. Usually the result thread; a caller spinning for a one-chunk job's result
+    // (an apply) takes it when it is free (assistLocked), so that the result is in hand
+    // without waiting for the result thread to be woken first (microseconds in a VM). Shared
+    // with the AsyncResults' spin hooks, which may outlive the engine: `engine` is cleared,
+    // under the mutex, when the engine goes.
+    struct ReaderGate
+    {
+        std::mutex mutex;
+        PoolEngine* engine = nullptr;
+        std::thread::id resultThread; // set once, before the constructor returns
+    };
+    std::function<void()> spinAssist() const; // the hook for AsyncResult::setSpinAssist
+    void assistLocked();                      // a caller's turn at reading, gate held
+    bool onResultThread() const;
+    // Settles a job's result: at once, or, when a callback would run and this is not the
+    // result thread (a caller reading), later on the result thread, as CPython runs callbacks.
+    void settle(const std::shared_ptr<AsyncResult>& result, std::function<void()> settleIt);
+    void runDeferred(); // the result thread, gate held
+
+    std::shared_ptr<ReaderGate> m_gate;
+    // Under the gate's mutex: changed by the result thread only; read by a caller's assist.
+    std::vector<std::unique_ptr<Worker>> m_workers;
+    WorkerReport m_report;                         // reused for every report
+    std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
+    std::vector<pollfd> m_assistFds;
+    Bytes m_readBuffer; // what one read() of a result pipe brings
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 

@@ -585,6 +585,60 @@ private slots:
             QCOMPARE(e.a, 0);
     }
 
+    // A caller waiting for an apply reads the workers' reports itself when the result thread
+    // is not reading (PoolEngine's reader gate), and so handles other jobs' results too. The
+    // callbacks of those jobs must still run on the result thread, as CPython's do, once each.
+    void callbacksStayOnTheResultThreadWhileCallersRead()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        std::atomic<bool> done{false};
+        std::atomic<int> wrong{0};
+        std::vector<std::thread::id> callers;
+        std::mutex mutex;
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 2; ++t) {
+            threads.emplace_back([&, t] {
+                {
+                    std::lock_guard lock(mutex);
+                    callers.push_back(std::this_thread::get_id());
+                }
+                for (int i = 0; !done.load(); ++i) {
+                    const int x = t * 100000 + i;
+                    if (pool.apply("square", {x}) != Value(std::int64_t(x) * x))
+                        ++wrong;
+                }
+            });
+        }
+        std::vector<std::thread::id> ranOn;
+        std::multiset<std::int64_t> values;
+        std::vector<std::shared_ptr<AsyncResult>> futures;
+        for (int x = 0; x < 200; ++x) {
+            futures.push_back(pool.applyAsync("square", {x}, [&](const Value& v) {
+                std::lock_guard lock(mutex);
+                ranOn.push_back(std::this_thread::get_id());
+                values.insert(v.asInt());
+            }));
+        }
+        for (auto& f : futures)
+            QVERIFY(f->get(30.0).isInt());
+        done = true;
+        for (auto& th : threads)
+            th.join();
+        QCOMPARE(wrong.load(), 0);
+        std::multiset<std::int64_t> expected;
+        for (int x = 0; x < 200; ++x)
+            expected.insert(std::int64_t(x) * x);
+        QCOMPARE(values, expected);
+        const std::set<std::thread::id> threadsUsed(ranOn.begin(), ranOn.end());
+        QCOMPARE(threadsUsed.size(), std::size_t(1)); // one result thread
+        const std::thread::id resultThread = *threadsUsed.begin();
+        QVERIFY(resultThread != std::this_thread::get_id());
+        for (const auto& id : callers)
+            QVERIFY(resultThread != id);
+        QCOMPARE(eventsOf(*log, EventKind::Callback).size(), std::size_t(200));
+    }
+
     void workerNamesAndParents_data() { addMethods(); }
     void workerNamesAndParents()
     {
