@@ -744,7 +744,6 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
 {
     // The buffer is the engine's, not the stack's: a caller's thread reads here too (assist),
     // and its stack may be small.
-    m_readBuffer.resize(65536);
     std::uint8_t* buf = m_readBuffer.data();
     const ssize_t n = ::read(w.resultFd, buf, m_readBuffer.size());
     if (n < 0) {
@@ -968,9 +967,10 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
     case Job::Kind::Apply:
         finished = true;
         if (ok && !values.empty()) {
-            settle(job->result, [result = job->result, value = std::move(values.front())] {
-                result->complete(value);
-            });
+            settle(job->result,
+                   [result = job->result, value = std::move(values.front())]() mutable {
+                       result->complete(std::move(value));
+                   });
         } else {
             settle(job->result, [result = job->result,
                                  failure = ok ? RemoteError{"RuntimeError", "no result", {}}
@@ -991,13 +991,11 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
                 settle(job->result, [result = job->result, failure = *job->firstError] {
                     result->fail(failure);
                 });
-            } else if (!job->result->hasCallbacks() || onResultThread()) {
-                job->result->complete(Value(std::move(job->values))); // no copy of the list
             } else {
-                settle(job->result, [result = job->result, list = std::make_shared<Value>(
-                                                               Value(std::move(job->values)))] {
-                    result->complete(std::move(*list));
-                });
+                settle(job->result,
+                       [result = job->result, list = Value(std::move(job->values))]() mutable {
+                           result->complete(std::move(list)); // moved along, never copied
+                       });
             }
         }
         break;

@@ -237,7 +237,7 @@ private:
     WorkerReport m_report;                         // reused for every report
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
     std::vector<pollfd> m_assistFds;
-    Bytes m_readBuffer; // what one read() of a result pipe brings
+    Bytes m_readBuffer = Bytes(65536); // what one read() of a result pipe brings
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 
