@@ -1,8 +1,11 @@
 #include "pool.h"
 
+#include "eventlog.h"
 #include "poolengine.h"
 #include "poolerror.h"
 #include "taskerror.h"
+
+#include <algorithm>
 
 namespace poolscope {
 
@@ -39,18 +42,54 @@ int Pool::defaultChunksize(std::size_t items, int workers)
     return int(items / per + (items % per ? 1 : 0));
 }
 
-Value::List Pool::map(std::string_view func, Value::List items, std::optional<int> chunksize)
+namespace {
+
+// The inputs of a blocking call. Every reader of a job's inputs is done before the call
+// returns: the caller encodes the chunks, and the pool reads them under its reader gate while
+// the job is registered, which ends before its result is handed back. Only the event log may
+// keep a list beyond that (one with inputs that are not scalars), so such a list is copied.
+std::shared_ptr<const Value::List> borrow(const Value::List& items)
+{
+    if (std::all_of(items.begin(), items.end(), EventLog::isScalar))
+        return std::shared_ptr<const Value::List>(std::shared_ptr<void>(), &items); // not owned
+    return std::make_shared<const Value::List>(items);
+}
+
+std::shared_ptr<const Value::List> own(Value::List&& items)
+{
+    return std::make_shared<const Value::List>(std::move(items));
+}
+
+} // namespace
+
+Value::List Pool::map(std::string_view func, const Value::List& items, std::optional<int> chunksize)
 {
     Value result =
-        m_engine->submitMap("map", func, std::move(items), chunksize, false, {}, {})->take();
+        m_engine->submitMap("map", func, borrow(items), chunksize, false, {}, {})->take();
     return std::move(result.asList());
 }
 
-Value::List Pool::starmap(std::string_view func, Value::List argTuples,
+Value::List Pool::map(std::string_view func, Value::List&& items, std::optional<int> chunksize)
+{
+    Value result =
+        m_engine->submitMap("map", func, own(std::move(items)), chunksize, false, {}, {})->take();
+    return std::move(result.asList());
+}
+
+Value::List Pool::starmap(std::string_view func, const Value::List& argTuples,
                           std::optional<int> chunksize)
 {
     Value result =
-        m_engine->submitMap("starmap", func, std::move(argTuples), chunksize, true, {}, {})->take();
+        m_engine->submitMap("starmap", func, borrow(argTuples), chunksize, true, {}, {})->take();
+    return std::move(result.asList());
+}
+
+Value::List Pool::starmap(std::string_view func, Value::List&& argTuples,
+                          std::optional<int> chunksize)
+{
+    Value result =
+        m_engine->submitMap("starmap", func, own(std::move(argTuples)), chunksize, true, {}, {})
+            ->take();
     return std::move(result.asList());
 }
 
@@ -58,7 +97,7 @@ std::shared_ptr<AsyncResult> Pool::mapAsync(std::string_view func, Value::List i
                                             std::optional<int> chunksize, ResultCallback callback,
                                             ErrorCallback errorCallback)
 {
-    return m_engine->submitMap("map_async", func, std::move(items), chunksize, false,
+    return m_engine->submitMap("map_async", func, own(std::move(items)), chunksize, false,
                                std::move(callback), std::move(errorCallback));
 }
 
@@ -67,7 +106,7 @@ std::shared_ptr<AsyncResult> Pool::starmapAsync(std::string_view func, Value::Li
                                                 ResultCallback callback,
                                                 ErrorCallback errorCallback)
 {
-    return m_engine->submitMap("starmap_async", func, std::move(argTuples), chunksize, true,
+    return m_engine->submitMap("starmap_async", func, own(std::move(argTuples)), chunksize, true,
                                std::move(callback), std::move(errorCallback));
 }
 

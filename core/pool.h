@@ -45,9 +45,16 @@ public:
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
-    Value::List map(std::string_view func, Value::List items,
+    // The blocking calls read the caller's list while they run, as CPython's map does; a list
+    // that is not all scalars (None, bool, int, float) is copied once, since the event log may
+    // keep it. A list passed as an rvalue is moved in.
+    Value::List map(std::string_view func, const Value::List& items,
                     std::optional<int> chunksize = std::nullopt);
-    Value::List starmap(std::string_view func, Value::List argTuples,
+    Value::List map(std::string_view func, Value::List&& items,
+                    std::optional<int> chunksize = std::nullopt);
+    Value::List starmap(std::string_view func, const Value::List& argTuples,
+                        std::optional<int> chunksize = std::nullopt);
+    Value::List starmap(std::string_view func, Value::List&& argTuples,
                         std::optional<int> chunksize = std::nullopt);
     std::shared_ptr<AsyncResult> mapAsync(std::string_view func, Value::List items,
                                           std::optional<int> chunksize = std::nullopt,

@@ -290,22 +290,28 @@ std::unique_ptr<PoolEngine::Job> PoolEngine::newJob(Job::Kind kind, std::string 
 }
 
 std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_view func,
-                                                   Value::List items, std::optional<int> chunksize,
-                                                   bool star, ResultCallback callback,
+                                                   std::shared_ptr<const Value::List> items,
+                                                   std::optional<int> chunksize, bool star,
+                                                   ResultCallback callback,
                                                    ErrorCallback errorCallback)
 {
     const Submission submission(*this);
     auto job = newJob(Job::Kind::Map, api, func, star);
-    const std::size_t n = items.size();
+    const std::size_t n = items->size();
     job->chunksize = chunksize ? *chunksize : Pool::defaultChunksize(n, m_processes);
-    job->items = std::make_shared<const Value::List>(std::move(items));
+    job->items = std::move(items);
     auto result = std::make_shared<AsyncResult>(job->id, m_log, std::move(callback),
                                                 std::move(errorCallback));
     result->setYieldsItems(true);
     if (n == 0 || job->chunksize <= 0) {
         // CPython's MapResult: an empty input, or chunksize <= 0 (a quirk: nothing runs), is
-        // ready at once with [None] * n.
-        registerJob(std::move(job));
+        // ready at once with [None] * n. Recorded as submitted, never registered: no worker
+        // will report on it.
+        const int id = job->id;
+        if (registerJob(std::move(job))) {
+            std::lock_guard lock(m_jobsMutex);
+            m_jobs.erase(id);
+        }
         result->complete(Value(Value::List(n)));
         return result;
     }

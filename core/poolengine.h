@@ -40,10 +40,11 @@ public:
     explicit PoolEngine(PoolOptions options);
     ~PoolEngine();
 
+    // items: owned, or (a blocking call) the caller's own list, not owned (Pool::map).
     std::shared_ptr<AsyncResult> submitMap(const char* api, std::string_view func,
-                                           Value::List items, std::optional<int> chunksize,
-                                           bool star, ResultCallback callback,
-                                           ErrorCallback errorCallback);
+                                           std::shared_ptr<const Value::List> items,
+                                           std::optional<int> chunksize, bool star,
+                                           ResultCallback callback, ErrorCallback errorCallback);
     std::shared_ptr<ImapIterator> submitImap(std::string_view func, Value::List items,
                                              std::optional<RemoteError> inputError, int chunksize,
                                              bool ordered);
@@ -80,7 +81,10 @@ private:
         std::string api;
         std::string func;
         bool star = false;
-        std::shared_ptr<const Value::List> items; // shared with the caller while it encodes
+        // Owned, or a blocking caller's own list (not owned: Pool::map), which only the
+        // caller (while it encodes) and the reader gate's holder (while the job is registered)
+        // read.
+        std::shared_ptr<const Value::List> items;
         std::int64_t chunksize = 1;
         std::int64_t chunkCount = 0; // chunks the workers run
         std::int64_t chunksDone = 0;

@@ -639,6 +639,38 @@ private slots:
         QCOMPARE(eventsOf(*log, EventKind::Callback).size(), std::size_t(200));
     }
 
+    // A blocking map reads the caller's list while it runs instead of copying it, unless the
+    // event log may keep it (inputs that are not all scalars). Either way the log's events
+    // still read the right inputs once the caller's list is gone (ASan checks the reads).
+    void blockingMapsReadTheCallersList()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        Value::List squaresOut;
+        Value::List starOut;
+        {
+            const Value::List ints = range(0, 40);
+            Value::List tuples;
+            for (int i = 0; i < 40; ++i)
+                tuples.push_back(Value::tuple({i}));
+            const Value::List intsBefore = ints;
+            squaresOut = pool.map("square", ints, 3);
+            starOut = pool.starmap("square", tuples, 3);
+            QCOMPARE(ints, intsBefore); // read, not taken
+            QCOMPARE(tuples.size(), std::size_t(40));
+        } // both lists are gone
+        QCOMPARE(squaresOut, squares(range(0, 40)));
+        QCOMPARE(starOut, squares(range(0, 40)));
+        std::size_t started = 0;
+        for (const Event& e : eventsOf(*log, EventKind::TaskStarted)) {
+            ++started;
+            QVERIFY(e.value == Value(e.task) || e.value == Value::tuple({e.task}));
+        }
+        QCOMPARE(started, std::size_t(80));
+        const Value::List empty;
+        QCOMPARE(pool.map("square", empty), Value::List{});
+    }
+
     void workerNamesAndParents_data() { addMethods(); }
     void workerNamesAndParents()
     {
