@@ -45,9 +45,10 @@ int Pool::defaultChunksize(std::size_t items, int workers)
 namespace {
 
 // The inputs of a blocking call. Every reader of a job's inputs is done before the call
-// returns: the caller encodes the chunks, and the pool reads them under its reader gate while
-// the job is registered, which ends before its result is handed back. Only the event log may
-// keep a list beyond that (one with inputs that are not scalars), so such a list is copied.
+// returns: the caller encodes the chunks, and the pool reads them only while holding its
+// reader gate and finding the job registered; the hold of the gate that hands the result back
+// also unregisters the job. Only the event log may keep a list beyond that (one with inputs
+// that are not scalars), so such a list is copied.
 std::shared_ptr<const Value::List> borrow(const Value::List& items)
 {
     if (std::all_of(items.begin(), items.end(), EventLog::isScalar))

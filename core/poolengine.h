@@ -82,8 +82,8 @@ private:
         std::string func;
         bool star = false;
         // Owned, or a blocking caller's own list (not owned: Pool::map), which only the
-        // caller (while it encodes) and the reader gate's holder (while the job is registered)
-        // read.
+        // caller (while it encodes) and the reader gate's holder (finding the job registered)
+        // read; deliver() unregisters the job under the same hold that settles its result.
         std::shared_ptr<const Value::List> items;
         std::int64_t chunksize = 1;
         std::int64_t chunkCount = 0; // chunks the workers run
