@@ -125,9 +125,7 @@ void encodeReportFrame(const WorkerReport& r, Bytes& frame)
 {
     frame.assign(4, 0);
     writeReport(r, frame);
-    const auto n = std::uint32_t(frame.size() - 4);
-    for (int i = 0; i < 4; ++i)
-        frame[std::size_t(i)] = std::uint8_t(n >> (8 * i));
+    sealFrame(frame);
 }
 
 WorkerReport decodeReport(std::span<const std::uint8_t> payload)

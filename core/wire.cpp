@@ -25,15 +25,33 @@ Value decodeValue(std::span<const std::uint8_t> bytes)
     return v;
 }
 
+namespace {
+
+// A frame's header: the payload's length, little-endian.
+void putLength(std::uint8_t* at, std::size_t length)
+{
+    if (length > kMaxFrameBytes)
+        throw WireError("frame too large");
+    const auto n = static_cast<std::uint32_t>(length);
+    for (int i = 0; i < 4; ++i)
+        at[i] = std::uint8_t(n >> (8 * i));
+}
+
+} // namespace
+
 void appendFrame(Bytes& out, std::span<const std::uint8_t> payload)
 {
-    if (payload.size() > kMaxFrameBytes)
-        throw WireError("frame too large");
-    const auto n = static_cast<std::uint32_t>(payload.size());
-    const std::uint8_t header[4] = {std::uint8_t(n), std::uint8_t(n >> 8), std::uint8_t(n >> 16),
-                                    std::uint8_t(n >> 24)};
-    out.insert(out.end(), header, header + 4);
+    const std::size_t at = out.size();
+    out.resize(at + 4);
+    putLength(out.data() + at, payload.size());
     out.insert(out.end(), payload.begin(), payload.end());
+}
+
+void sealFrame(Bytes& frame)
+{
+    if (frame.size() < 4)
+        throw WireError("a frame needs its 4 header bytes");
+    putLength(frame.data(), frame.size() - 4);
 }
 
 bool writeAll(int fd, const void* data, std::size_t size)

@@ -30,6 +30,9 @@ Value decodeValue(std::span<const std::uint8_t> bytes); // throws WireError
 
 // Appends one frame (length + payload) to `out`.
 void appendFrame(Bytes& out, std::span<const std::uint8_t> payload);
+// For a frame built in place: `frame` is 4 reserved bytes, then the payload; writes the
+// length into the first 4. Throws WireError when the payload is over kMaxFrameBytes.
+void sealFrame(Bytes& frame);
 
 // Blocking I/O on a descriptor, retrying on EINTR and short transfers. writeAll returns false
 // when the peer is gone (EPIPE); readExact returns false on EOF before any byte was read and

@@ -2,9 +2,11 @@
 // to parent, over the result pipe). Round trips of every kind, decoding into a reused report
 // (nothing left over from the previous one), and bad bytes: a WireError, never a crash.
 #include "poolprotocol.h"
+#include "wire.h"
 
 #include <QTest>
 #include <random>
+#include <unistd.h>
 
 using namespace poolscope;
 
@@ -92,6 +94,30 @@ private slots:
     {
         for (const WorkerReport& r : samples())
             compareReports(decodeReport(encodeReport(r)), r);
+    }
+
+    // A worker encodes each report as a whole frame into one buffer it reuses: the same bytes
+    // as appendFrame() of the report, whatever the buffer held before; a frame read back
+    // through a pipe decodes to the report.
+    void reportFramesInAReusedBuffer()
+    {
+        Bytes frame{1, 2, 3, 4, 5, 6, 7, 8, 9};
+        int fds[2];
+        QVERIFY(::pipe(fds) == 0);
+        for (const WorkerReport& r : samples()) {
+            encodeReportFrame(r, frame);
+            Bytes expected;
+            appendFrame(expected, encodeReport(r));
+            QCOMPARE(frame, expected);
+            QVERIFY(writeAll(fds[1], frame.data(), frame.size()));
+            Bytes payload;
+            QVERIFY(readFrame(fds[0], payload));
+            compareReports(decodeReport(payload), r);
+        }
+        ::close(fds[0]);
+        ::close(fds[1]);
+        Bytes tooShort{1, 2};
+        QVERIFY_THROWS_EXCEPTION(WireError, sealFrame(tooShort));
     }
 
     // The result thread decodes every report into the same object: each decode replaces all
