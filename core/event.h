@@ -17,7 +17,10 @@ enum class EventKind : std::uint8_t
     ChunkTaken,     // job, chunk, worker, pid (timestamp taken in the worker)
     TaskStarted,    // job, chunk, task, worker, pid, value = input
     TaskFinished,   // job, chunk, task, worker, pid, ok, value = result or text = error,
-                    // delay = seconds the task chose to sleep (-1: none)
+                    // delay = seconds the task chose to sleep (-1: none), a = 0 when the task
+                    // was timed alone, else K: it was too short to time alone, and was timed in
+                    // a group of up to K tasks run back to back (one clock reading a group),
+                    // its start and end being its even share of the group's time
     ChunkResult,    // job, chunk, worker, ok: the parent received the chunk's result
     ResultYielded,  // job, task, ok, value or text: handed to the caller, in the caller's order.
                     // map/starmap hand over the whole list at once: task = -1, a = its size

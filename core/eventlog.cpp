@@ -21,6 +21,10 @@ struct EventLog::Record
     static constexpr std::uint8_t kInlineInputs = 4;
     static constexpr std::uint8_t kTaken = 8;
     static constexpr std::uint8_t kReceived = 16;
+    // A span in the words array (kPacked) rather than in cells; results / inputs of two words.
+    static constexpr std::uint8_t kPacked = 1;
+    static constexpr std::uint8_t kWideResults = 2;
+    static constexpr std::uint8_t kWideInputs = 4;
     std::uint64_t first; // logical index of the record's (first) event
     std::int64_t tNs;
     std::int64_t task;
@@ -35,12 +39,21 @@ struct EventLog::Record
     std::int32_t chunk;
     std::int32_t worker;
     std::int32_t pid;
-    std::int32_t ppid;
-    std::uint32_t text;
+    union {
+        std::int32_t ppid;      // a plain event's
+        std::int32_t groupFrom; // a span's TaskSpan::groupFrom
+    };
+    union {
+        std::uint32_t text;     // a plain event's
+        std::uint32_t groupEnd; // a span's TaskSpan::groupEnd
+    };
+    std::uint16_t groupSize; // a span's TaskSpan::groupSize
     EventKind kind;
     bool ok;
     Value::Kind valueKind;
     std::uint8_t flags;
+    std::uint8_t packing;  // a span's: kPacked, kWideResults, kWideInputs
+    Value::Kind inputKind; // a packed span's inline inputs
 
     std::uint64_t count() const
     {
@@ -80,14 +93,21 @@ struct EventLog::Cell
     Value::Kind inputKind;
 };
 
+// A packed span: n tasks as 32-bit words from index b: n end times (ns after the span's first
+// start), then n results, then n inputs (kInlineInputs), a result or input one word (an int32,
+// sign-extended; a bool; None) or two (kWide: low word first). All results of a packed span are
+// of one kind, as are its inputs: a map's usually are. 16 bytes a task for ints that fit 32 bits
+// with 64-bit results (squares), where a Cell is 32: recording memory is what recording costs.
 struct EventLog::Storage
 {
     static_assert(std::is_trivially_copyable_v<Record>);
+    static_assert(sizeof(Record) == 88);
     static_assert(std::is_trivially_copyable_v<Cell>);
     static_assert(sizeof(Cell) == 32);
     SegmentedArray<Record> records;
     SegmentedArray<Value> side;     // out-of-line values and texts
     SegmentedArray<Cell, 16> cells; // 65,536 cells: 2 MiB segments (huge pages after the first)
+    SegmentedArray<std::uint32_t, 19> words; // packed spans: 2 MiB segments too
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
     const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
@@ -124,6 +144,50 @@ Value scalarValue(Value::Kind kind, std::int64_t bits)
     }
 }
 
+// A column of a packed span: whether its values are all of one kind, and whether they take
+// two words each (a float, or an int outside int32).
+struct Column
+{
+    bool uniform = true;
+    bool wide = false;
+    Value::Kind kind = Value::Kind::None;
+};
+
+Column classify(const Value* values, std::size_t n)
+{
+    Column c;
+    c.kind = values[0].kind();
+    if (!std::all_of(values, values + n, [&](const Value& v) { return v.kind() == c.kind; })) {
+        c.uniform = false;
+    } else if (c.kind == Value::Kind::Float) {
+        c.wide = true;
+    } else if (c.kind == Value::Kind::Int) {
+        c.wide = std::any_of(values, values + n, [](const Value& v) {
+            return v.asInt() != std::int64_t(std::int32_t(v.asInt()));
+        });
+    }
+    return c;
+}
+
+template <class Words> void putColumn(Words& words, const Value* values, std::size_t n, bool wide)
+{
+    if (wide) {
+        words.emplaceRun(2 * n, [&](std::size_t k) {
+            const auto bits = std::uint64_t(scalarBits(values[k / 2]));
+            return std::uint32_t(k % 2 ? bits >> 32 : bits);
+        });
+    } else {
+        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(scalarBits(values[k])); });
+    }
+}
+
+template <class Words> std::int64_t readColumn(const Words& words, std::size_t index, bool wide)
+{
+    if (!wide)
+        return std::int64_t(std::int32_t(words[index]));
+    return std::int64_t(std::uint64_t(words[index]) | (std::uint64_t(words[index + 1]) << 32));
+}
+
 } // namespace
 
 bool EventLog::isScalar(const Value& value)
@@ -156,6 +220,9 @@ void EventLog::appendLocked(const Event& e)
     r.ok = e.ok;
     r.valueKind = e.value.kind();
     r.flags = 0;
+    r.packing = 0;
+    r.groupSize = 0;
+    r.inputKind = Value::Kind::None;
     r.first = s.logicalPending;
     if (isScalar(e.value)) {
         r.value = scalarBits(e.value);
@@ -187,9 +254,17 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         throw std::invalid_argument("EventLog: a span that starts its chunk starts its first task");
     if (!std::all_of(span.results.begin(), span.results.end(), isScalar))
         throw std::invalid_argument("EventLog: a task span holds scalar results only");
+    if (span.groupSize < 0 || span.groupSize > std::numeric_limits<std::uint16_t>::max() ||
+        span.groupFrom < 0 || span.groupFrom > span.groupEnd ||
+        std::size_t(span.groupEnd) > span.endNs.size() ||
+        (span.groupSize == 0 && span.groupEnd > span.groupFrom))
+        throw std::invalid_argument("EventLog: a span's timing group is out of range");
     Storage& s = *m_storage;
     Record r = {};
     r.first = s.logicalPending;
+    r.groupFrom = span.groupFrom;
+    r.groupEnd = std::uint32_t(span.groupEnd);
+    r.groupSize = std::uint16_t(span.groupSize);
     r.tNs = span.firstStartNs;
     r.task = span.firstTask;
     r.a = std::int64_t(span.endNs.size());
@@ -222,8 +297,26 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.receivedNs = span.receivedNs;
     const Value* results = span.results.data();
     const std::int64_t* ends = span.endNs.data();
-    if (inlineInputs) {
-        const Value* in = inputs->data() + span.firstTask;
+    const Value* in = inlineInputs ? inputs->data() + span.firstTask : nullptr;
+    const Column resultColumn = classify(results, n);
+    const Column inputColumn = in ? classify(in, n) : Column{};
+    const bool packable =
+        resultColumn.uniform && inputColumn.uniform &&
+        std::all_of(ends, ends + n, [first = span.firstStartNs](std::int64_t end) {
+            return end >= first && end - first <= std::numeric_limits<std::uint32_t>::max();
+        });
+    if (packable) {
+        r.b = std::int64_t(s.words.pending());
+        r.packing = Record::kPacked | (resultColumn.wide ? Record::kWideResults : 0) |
+                    (inputColumn.wide ? Record::kWideInputs : 0);
+        r.valueKind = resultColumn.kind;
+        r.inputKind = inputColumn.kind;
+        s.words.emplaceRun(
+            n, [&](std::size_t k) { return std::uint32_t(ends[k] - span.firstStartNs); });
+        putColumn(s.words, results, n, resultColumn.wide);
+        if (in)
+            putColumn(s.words, in, n, inputColumn.wide);
+    } else if (in) {
         s.cells.emplaceRun(n, [&](std::size_t k) {
             return Cell{ends[k], scalarBits(results[k]), scalarBits(in[k]), results[k].kind(),
                         in[k].kind()};
@@ -243,6 +336,7 @@ void EventLog::publishLocked()
     Storage& s = *m_storage;
     s.side.publish();
     s.cells.publish();
+    s.words.publish();
     s.inputs.publish();
     s.records.publish();
     s.logicalSize.store(s.logicalPending, std::memory_order_release);
@@ -328,6 +422,13 @@ std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
         return r.receivedNs;
     const std::uint64_t pos = part.pos;
     const std::uint64_t k = pos / 2;
+    if (r.packing & Record::kPacked) {
+        const auto& words = m_storage->words;
+        const std::size_t base = std::size_t(r.b);
+        if (pos % 2)
+            return r.tNs + std::int64_t(words[base + k]);
+        return k == 0 ? r.tNs : r.tNs + std::int64_t(words[base + k - 1]);
+    }
     const auto& cells = m_storage->cells;
     if (pos % 2) // TaskFinished
         return cells[std::size_t(r.b) + k].endNs;
@@ -355,10 +456,30 @@ Event EventLog::at(std::size_t index) const
         const bool finished = pos % 2;
         e.kind = finished ? EventKind::TaskFinished : EventKind::TaskStarted;
         e.task = r.task + std::int64_t(k);
-        if (finished) {
+        if (finished && std::int64_t(k) >= r.groupFrom && k < r.groupEnd)
+            e.a = r.groupSize;
+        if (r.packing & Record::kPacked) {
+            const std::size_t n = std::size_t(r.a);
+            const bool wideResults = r.packing & Record::kWideResults;
+            const std::size_t results = std::size_t(r.b) + n;
+            const std::size_t inputs = results + n * (wideResults ? 2 : 1);
+            const auto& words = m_storage->words;
+            if (finished) {
+                const std::size_t at = results + k * (wideResults ? 2 : 1);
+                e.value = scalarValue(r.valueKind, readColumn(words, at, wideResults));
+                return e;
+            }
+            if (r.flags & Record::kInlineInputs) {
+                const bool wide = r.packing & Record::kWideInputs;
+                const std::size_t at = inputs + k * (wide ? 2 : 1);
+                e.value = scalarValue(r.inputKind, readColumn(words, at, wide));
+                return e;
+            }
+        }
+        if (finished && !(r.packing & Record::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = scalarValue(c.kind, c.bits);
-        } else if (r.flags & Record::kInlineInputs) {
+        } else if ((r.flags & Record::kInlineInputs) && !(r.packing & Record::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = scalarValue(c.inputKind, c.inputBits);
         } else if (r.value >= 0) {

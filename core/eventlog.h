@@ -22,9 +22,11 @@ namespace poolscope {
 // float values inline; strings, lists, tuples and error texts go to a side array. at() rebuilds
 // the Event. A pool records two events per task, so this is what recording costs; the tasks one
 // worker ran back to back (a chunk's report) go in as one TaskSpan instead: a record for the
-// run plus 32 bytes per task (its end time, scalar result and, when it is a scalar, its input;
-// its start is the previous task's end; other inputs stay in the job's shared input list, which
-// the log then keeps), read back as the same TaskStarted /
+// run plus per task its end time, scalar result and, when it is a scalar, its input (its start
+// is the previous task's end; other inputs stay in the job's shared input list, which the log
+// then keeps). Packed where the span allows it (results of one kind, inputs of one kind, ends
+// within 4.3 s of its start): 4 bytes for the end and 4 or 8 for a result or an input, so 16
+// bytes a task for squares of small ints; else 32. Read back as the same TaskStarted /
 // TaskFinished events, between the chunk's ChunkTaken and ChunkResult when the span carries
 // them (a whole report of a chunk is then one record). The storage is not inherited by fork
 // children (MADV_DONTFORK): a child never reads the log.
@@ -57,6 +59,11 @@ public:
         bool taken = false;
         // A ChunkResult (ok) at this time follows the tasks; -1: none.
         std::int64_t receivedNs = -1;
+        // Tasks [groupFrom, groupEnd) of the span (0-based within it) were timed in groups of
+        // up to groupSize (<= 65,535): their TaskFinished events say so (a = groupSize).
+        std::int32_t groupFrom = 0;
+        std::int32_t groupEnd = 0;
+        std::int32_t groupSize = 0;
     };
     static bool isScalar(const Value& value);
 

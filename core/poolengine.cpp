@@ -900,6 +900,11 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
             span.inputs = job->items;
         span.taken = logTaken && spanStartsChunk;
         span.receivedNs = spanEndsChunk ? receivedNs : -1;
+        if (r.groupSize > 0 && std::size_t(r.groupFrom) < spanned) {
+            span.groupFrom = r.groupFrom;
+            span.groupEnd = std::min(r.groupEnd, std::int32_t(spanned));
+            span.groupSize = r.groupSize;
+        }
         batch.add(span);
         w.startedUpTo = std::max(w.startedUpTo, r.fromTask + std::int64_t(spanned));
         w.lastEndNs = r.ends[spanned - 1];
@@ -912,6 +917,7 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
             e.kind = EventKind::TaskStarted;
             e.ok = true;
             e.delay = -1;
+            e.a = 0;
             setInput(index);
             batch.add(e);
             w.startedUpTo = index + 1;
@@ -927,6 +933,7 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
             e.text = r.error.text();
         }
         e.delay = k < r.delays.size() ? r.delays[k] : -1;
+        e.a = std::int64_t(k) >= r.groupFrom && std::int64_t(k) < r.groupEnd ? r.groupSize : 0;
         batch.add(e);
         w.lastEndNs = r.ends[k];
     }
@@ -938,6 +945,7 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
             e.task = index;
             e.ok = true;
             e.delay = -1;
+            e.a = 0;
             e.text.clear();
             setInput(index);
             batch.add(e);

@@ -100,7 +100,7 @@ void writeReport(const WorkerReport& r, Bytes& out)
         break;
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result:
-        w.beginList(13).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
+        w.beginList(16).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
         w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask).writeIntList(r.ends);
         w.writeList(r.values).writeFloatList(r.delays).writeInt(r.currentStartNs);
         w.writeInt(r.finished).writeBool(r.ok);
@@ -108,6 +108,7 @@ void writeReport(const WorkerReport& r, Bytes& out)
             w.writeNone();
         else
             w.write(errorValue(r.error));
+        w.writeInt(r.groupFrom).writeInt(r.groupEnd).writeInt(r.groupSize);
         break;
     }
 }
@@ -176,7 +177,7 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
     }
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result: {
-        need(13);
+        need(16);
         r.job = std::int32_t(in.integer());
         r.chunk = std::int32_t(in.integer());
         r.first = in.integer();
@@ -194,6 +195,13 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
                 throw WireError("malformed report: a bad error field");
             r.error = errorFrom(error.asList());
         }
+        r.groupFrom = std::int32_t(in.integer());
+        r.groupEnd = std::int32_t(in.integer());
+        r.groupSize = std::int32_t(in.integer());
+        const auto tasks = std::int64_t(r.ends.size());
+        if (r.groupSize < 0 || r.groupFrom < 0 || r.groupFrom > r.groupEnd || r.groupEnd > tasks ||
+            (r.groupSize == 0 && r.groupEnd > r.groupFrom))
+            throw WireError("malformed report: a bad timing group");
         break;
     }
     }

@@ -55,6 +55,12 @@ struct WorkerReport
     std::vector<double> delays;       // seconds each task slept (-1: none); may be empty
     std::int64_t currentStartNs = -1; // Progress: the task fromTask+ends.size() started then
     std::int64_t finished = 0;        // Result: number of tasks that ended (incl. a failing one)
+    // Tasks [groupFrom, groupEnd) of those in ends were too short to time one by one: they
+    // were timed in groups of up to groupSize (one clock reading a group), each task's start
+    // and end its even share of its group's time. groupSize 0: every task was timed alone.
+    std::int32_t groupFrom = 0;
+    std::int32_t groupEnd = 0;
+    std::int32_t groupSize = 0;
     // Result
     bool ok = true;
     RemoteError error; // also InitFailed's error

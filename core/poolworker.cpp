@@ -10,6 +10,8 @@
 #include "taskregistry.h"
 #include "workerslot.h"
 
+#include <algorithm>
+#include <bit>
 #include <csignal>
 #include <cstdio>
 #include <malloc.h>
@@ -47,6 +49,10 @@ PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
 namespace {
 
 constexpr std::int64_t kLiveReportIntervalNs = 1'000'000; // 1 ms
+// Timing groups (WorkerLoop::runChunk).
+constexpr std::int64_t kShortTaskNs = 250;
+constexpr std::int64_t kGroupNs = 2'000;
+constexpr std::size_t kMaxGroup = 1024;
 
 RemoteError errorFromException(const std::string& worker, const std::string& func,
                                std::int64_t index, const Value& input)
@@ -171,6 +177,7 @@ private:
         report.values.clear();
         report.ends.clear();
         report.delays.clear();
+        report.groupFrom = report.groupEnd = report.groupSize = 0;
         report.values.reserve(msg.items.size());
         if (rec)
             report.ends.reserve(msg.items.size());
@@ -180,16 +187,46 @@ private:
         TaskContext ctx;
         ctx.options = m_config.taskOptions;
         bool anyDelay = false;
-        // The current task's start as a TaskClock reading: the chunk's anchor, then each end.
+        const std::size_t n = msg.items.size();
+        // Recording reads the clock after each task, unless the tasks are much shorter than a
+        // reading (about 13 ns with the TSC): then after a group of them. Tasks that took under
+        // kShortTaskNs each double the next group (up to about kGroupNs of tasks, and at most
+        // kMaxGroup); tasks over 4 kShortTaskNs each go back to being timed alone.
+        // The reading at which the current group (or task) started:
         std::int64_t start = rec ? m_clock.anchorReading() : 0;
+        std::size_t group = 1;   // tasks a clock reading
+        std::size_t inGroup = 0; // tasks run since the last reading
+        const auto closeGroup = [&] {
+            const std::int64_t now = m_clock.read();
+            const std::int64_t groupStart = start;
+            const auto tasks = std::int64_t(inGroup);
+            for (std::int64_t j = 1; j <= tasks; ++j)
+                report.ends.push_back(groupStart + (now - groupStart) * j / tasks);
+            if (inGroup > 1)
+                report.groupEnd = std::int32_t(report.ends.size());
+            const std::int64_t each =
+                (m_clock.estimateNs(now) - m_clock.estimateNs(groupStart)) / tasks;
+            if (each < kShortTaskNs && group < kMaxGroup && each * std::int64_t(group) < kGroupNs) {
+                if (group == 1 && report.groupSize == 0) // the report's first group starts
+                    report.groupFrom = report.groupEnd = std::int32_t(report.ends.size());
+                group *= 2;
+                report.groupSize = std::max(report.groupSize, std::int32_t(group));
+            } else if (each > 4 * kShortTaskNs) {
+                group = 1;
+            }
+            start = now;
+            inGroup = 0;
+        };
         std::int64_t finished = 0;
-        for (std::size_t i = 0; i < msg.items.size(); ++i) {
+        for (std::size_t i = 0; i < n; ++i) {
             const std::int64_t index = msg.first + std::int64_t(i);
             m_slot->task.store(index, std::memory_order_relaxed);
-            if (rec) {
+            const bool crashing = index == ctx.options.crashAt;
+            if (rec && inGroup > 0 && crashing)
+                closeGroup(); // the task that dies starts at a reading of its own
+            if (rec && inGroup == 0) {
                 const std::int64_t startNs = m_clock.estimateNs(start);
                 m_slot->taskStartNs.store(startNs, std::memory_order_relaxed);
-                const bool crashing = index == ctx.options.crashAt;
                 if (crashing || startNs - m_lastSendNs >= kLiveReportIntervalNs) {
                     // Worth a message of its own: the task is slow, or the worker is about to
                     // die, so that the parent sees the task start live.
@@ -206,10 +243,12 @@ private:
                     report.ends.clear();
                     report.values.clear();
                     report.delays.clear();
+                    report.groupFrom = report.groupEnd = 0;
+                    report.groupSize = group > 1 ? std::int32_t(group) : 0;
                     anyDelay = false;
                 }
             }
-            if (index == ctx.options.crashAt)
+            if (crashing)
                 ::raise(SIGKILL); // --crash-at: this worker dies mid-task, as a segfault would
 
             ctx.index = index;
@@ -233,9 +272,10 @@ private:
             }
             ++finished;
             if (rec) {
-                start = m_clock.read();
-                report.ends.push_back(start);
-                if (ctx.delaySeconds >= 0 || anyDelay) {
+                const bool slept = ctx.delaySeconds >= 0; // its delay goes with its own end
+                if (++inGroup >= group || slept || !ok || i + 1 == n)
+                    closeGroup();
+                if (slept) {
                     report.delays.resize(report.ends.size() - 1, -1);
                     report.delays.push_back(ctx.delaySeconds);
                     anyDelay = true;

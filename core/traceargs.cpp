@@ -42,7 +42,7 @@ const std::array<Schema, kKindCount> kSchemas = {{
     {"chunk", J | C | W | P},                                                   // ChunkTaken
     {"task", J | C | T | W | P | V, "a", "b", "input"},                         // TaskStarted
     // TaskFinished
-    {"task", J | C | T | W | P | OK | V | X, "a", "b", "result", "error", false, true},
+    {"task", J | C | T | W | P | OK | V | X, "clock_group", "b", "result", "error", false, true},
     {"chunk", J | C | W | OK},                                                  // ChunkResult
     {"result", J | T | OK | V | X, "size", "b", "value", "error", false, true}, // ResultYielded
     {"result", J | T},                                                          // Callback

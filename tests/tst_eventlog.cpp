@@ -1,11 +1,17 @@
 #include "eventlog.h"
 
 #include <QTest>
+#include <array>
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <thread>
 #include <vector>
 
 using namespace poolscope;
+
+Q_DECLARE_METATYPE(std::vector<std::int64_t>)
+Q_DECLARE_METATYPE(poolscope::Value::List)
 
 namespace {
 
@@ -326,13 +332,182 @@ private slots:
         QCOMPARE(seen, started);
     }
 
-    // Spans of 5,000 tasks, enough of them for the cells to fill their first 2 MiB segment and
-    // go on into huge-page segments, one span straddling each boundary: every task reads back.
-    void spansAcrossCellSegments()
+    // A span is stored packed (32-bit words: end times after the span's start, results and
+    // inputs in one or two words as their values need) when its results are of one kind, its
+    // inputs too, and every end falls within 2^32 ns of its start; else in cells. Either way
+    // every task reads back exactly: each row against the events the span stands for.
+    void spansReadBackExactly_data()
     {
+        QTest::addColumn<std::vector<std::int64_t>>("ends");
+        QTest::addColumn<Value::List>("results");
+        QTest::addColumn<Value::List>("inputs"); // empty: the span has none
+        const std::int64_t i32max = std::numeric_limits<std::int32_t>::max();
+        const std::int64_t i32min = std::numeric_limits<std::int32_t>::min();
+        const std::int64_t u32max = std::numeric_limits<std::uint32_t>::max();
+        const auto ints = [](std::initializer_list<std::int64_t> l) {
+            Value::List out;
+            for (auto v : l)
+                out.emplace_back(static_cast<long long>(v));
+            return out;
+        };
+        QTest::newRow("narrow ints") << std::vector<std::int64_t>{1010, 1020, 1030}
+                                     << ints({i32max, i32min, -1}) << ints({0, -7, i32max});
+        QTest::newRow("wide results, narrow inputs")
+            << std::vector<std::int64_t>{1010, 1020, 1030}
+            << ints({i32max + 1, std::numeric_limits<std::int64_t>::min(),
+                     std::numeric_limits<std::int64_t>::max()})
+            << ints({1, 2, 3});
+        QTest::newRow("narrow results, wide inputs") << std::vector<std::int64_t>{1010, 1020, 1030}
+                                                     << ints({1, 4, 9}) << ints({i32min - 1, 5, 6});
+        QTest::newRow("floats") << std::vector<std::int64_t>{1001, 1002}
+                                << Value::List{Value(-0.0), Value(1e300)}
+                                << Value::List{Value(0.5), Value(-2.25)};
+        QTest::newRow("bools and None") << std::vector<std::int64_t>{1001, 1002, 1003}
+                                        << Value::List{Value(true), Value(false), Value(true)}
+                                        << Value::List{Value(), Value(), Value()};
+        QTest::newRow("no inputs")
+            << std::vector<std::int64_t>{1005, 1006} << ints({-3, 3}) << Value::List{};
+        QTest::newRow("non-scalar inputs") << std::vector<std::int64_t>{1005, 1006} << ints({4, 5})
+                                           << Value::List{Value("a"), Value::tuple({Value(1)})};
+        QTest::newRow("mixed result kinds (cells)")
+            << std::vector<std::int64_t>{1001, 1002} << Value::List{Value(1), Value(2.0)}
+            << ints({1, 2});
+        QTest::newRow("mixed input kinds (cells)")
+            << std::vector<std::int64_t>{1001, 1002} << ints({1, 2})
+            << Value::List{Value(1), Value(true)};
+        QTest::newRow("last end 2^32-1 ns after the start")
+            << std::vector<std::int64_t>{1000, 1000 + u32max} << ints({1, 2}) << ints({1, 2});
+        QTest::newRow("an end 2^32 ns after the start (cells)")
+            << std::vector<std::int64_t>{1000, 1000 + u32max + 1} << ints({1, 2}) << ints({1, 2});
+        QTest::newRow("an end before the start (cells)")
+            << std::vector<std::int64_t>{999, 1500} << ints({1, 2}) << ints({1, 2});
+    }
+
+    void spansReadBackExactly()
+    {
+        QFETCH(std::vector<std::int64_t>, ends);
+        QFETCH(Value::List, results);
+        QFETCH(Value::List, inputs);
+        const std::int64_t start = 1000;
+        EventLog log;
+        Event marker;
+        marker.tNs = 1;
+        marker.kind = EventKind::PoolCreated;
+        EventLog::TaskSpan span;
+        span.job = 2;
+        span.chunk = 1;
+        span.worker = 3;
+        span.pid = 77;
+        span.firstTask = 0;
+        span.firstStartNs = start;
+        span.endNs = ends;
+        span.results = results;
+        if (!inputs.empty())
+            span.inputs = std::make_shared<const Value::List>(inputs);
+        for (int round = 0; round < 3; ++round) { // records behind records: indices add up
+            log.append(marker);
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        const std::size_t perRound = 1 + 2 * ends.size();
+        QCOMPARE(log.size(), 3 * perRound);
+        for (std::size_t i = 0; i < log.size(); ++i) {
+            const Event e = log.at(i);
+            const std::size_t local = i % perRound;
+            QCOMPARE(log.timeAt(i), e.tNs);
+            QCOMPARE(int(log.kindAt(i)), int(e.kind));
+            if (local == 0) {
+                QCOMPARE(int(e.kind), int(EventKind::PoolCreated));
+                continue;
+            }
+            const std::size_t k = (local - 1) / 2;
+            const bool finished = (local - 1) % 2;
+            QCOMPARE(int(e.kind), int(finished ? EventKind::TaskFinished : EventKind::TaskStarted));
+            QCOMPARE(e.task, std::int64_t(k));
+            QCOMPARE(e.job, 2);
+            QCOMPARE(e.chunk, 1);
+            QCOMPARE(e.worker, 3);
+            QCOMPARE(e.pid, 77);
+            QVERIFY(e.ok);
+            if (finished) {
+                QCOMPARE(e.tNs, ends[k]);
+                QCOMPARE(e.value, results[k]);
+                QCOMPARE(e.value.kind(), results[k].kind());
+                if (results[k].isFloat()) // -0.0 == 0.0: the bits must survive too
+                    QCOMPARE(std::signbit(e.value.asFloat()), std::signbit(results[k].asFloat()));
+            } else {
+                QCOMPARE(e.tNs, k == 0 ? start : ends[k - 1]);
+                QCOMPARE(e.value, inputs.empty() ? Value() : inputs[k]);
+            }
+        }
+    }
+
+    // The tasks of a span that were timed in a group say so in their TaskFinished (a = the
+    // group size), in cells and packed alike; a group outside the span is refused.
+    void spanTimingGroups_data()
+    {
+        QTest::addColumn<Value::List>("results");
+        QTest::newRow("packed") << Value::List{Value(1), Value(2), Value(3), Value(4)};
+        QTest::newRow("cells") << Value::List{Value(1), Value(2.0), Value(3), Value(4)};
+    }
+
+    void spanTimingGroups()
+    {
+        QFETCH(Value::List, results);
+        const std::vector<std::int64_t> ends{10, 20, 30, 40};
+        EventLog log;
+        EventLog::TaskSpan span;
+        span.firstStartNs = 5;
+        span.endNs = ends;
+        span.results = results;
+        span.groupFrom = 1;
+        span.groupEnd = 3;
+        span.groupSize = 4;
+        {
+            EventLog::Batch batch(log);
+            batch.add(span);
+            for (auto [from, end, size] : std::vector<std::array<int, 3>>{
+                     {0, 5, 4}, {2, 1, 4}, {-1, 2, 4}, {0, 2, 0}, {0, 2, 70000}, {0, 2, -4}}) {
+                EventLog::TaskSpan bad = span;
+                bad.groupFrom = from;
+                bad.groupEnd = end;
+                bad.groupSize = size;
+                QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(bad));
+            }
+        }
+        std::vector<std::int64_t> groups;
+        for (std::size_t i = 0; i < log.size(); ++i) {
+            const Event e = log.at(i);
+            if (e.kind == EventKind::TaskFinished)
+                groups.push_back(e.a);
+            else
+                QCOMPARE(e.a, std::int64_t(0));
+        }
+        QCOMPARE(groups, (std::vector<std::int64_t>{0, 4, 4, 0}));
+    }
+
+    // Spans of 5,000 tasks, enough of them to fill the first 2 MiB segment of their storage and
+    // go on into huge-page segments, spans straddling each boundary: every task reads back. In
+    // cells (32 bytes a task: results of two kinds keep a span out of the packed words), and
+    // packed (4 words a task here: end, a two-word result, an input).
+    void spansAcrossSegments_data()
+    {
+        QTest::addColumn<bool>("packed");
+        QTest::newRow("cells") << false;
+        QTest::newRow("packed words") << true;
+    }
+
+    void spansAcrossSegments()
+    {
+        QFETCH(bool, packed);
         EventLog log;
         constexpr int kSpan = 5000;
-        constexpr int kSpans = 30; // 150,000 tasks: past the boundaries at 65,536 and 131,072
+        constexpr int kSpans = 30; // 150,000 tasks: past 65,536 cells or 524,288 words
+        const auto result = [&](std::int64_t task) {
+            if (packed)
+                return Value(static_cast<long long>(task * 3 + (std::int64_t(1) << 40)));
+            return task % 2 ? Value(double(task)) : Value(static_cast<long long>(task * 3));
+        };
         std::vector<std::int64_t> ends(kSpan);
         Value::List results(kSpan);
         Value::List all;
@@ -343,7 +518,7 @@ private slots:
             for (int k = 0; k < kSpan; ++k) {
                 const std::int64_t task = std::int64_t(sp) * kSpan + k;
                 ends[std::size_t(k)] = 10 * task + 10;
-                results[std::size_t(k)] = Value(task * 3);
+                results[std::size_t(k)] = result(task);
             }
             EventLog::TaskSpan span;
             span.job = 1;
@@ -356,15 +531,15 @@ private slots:
             batch.add(span);
         }
         QCOMPARE(log.size(), std::size_t(2 * kSpan * kSpans));
-        for (const std::int64_t task : {0L, 65535L, 65536L, 65537L, 131071L, 131072L, 149999L}) {
+        for (std::int64_t task = 0; task < kSpan * kSpans; ++task) {
             const Event started = log.at(std::size_t(2 * task));
             const Event finished = log.at(std::size_t(2 * task + 1));
             QCOMPARE(int(started.kind), int(EventKind::TaskStarted));
             QCOMPARE(started.task, task);
-            QCOMPARE(started.value, Value(task));
+            QCOMPARE(started.value, Value(static_cast<long long>(task)));
             QCOMPARE(started.tNs, 10 * task);
             QCOMPARE(int(finished.kind), int(EventKind::TaskFinished));
-            QCOMPARE(finished.value, Value(task * 3));
+            QCOMPARE(finished.value, result(task));
             QCOMPARE(finished.tNs, 10 * task + 10);
         }
     }

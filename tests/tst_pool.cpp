@@ -10,6 +10,7 @@
 #include <QTest>
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <map>
 #include <set>
 #include <thread>
@@ -751,6 +752,61 @@ private slots:
         QCOMPARE(yields[0].a, std::int64_t(10));
         for (const auto& [chunk, e] : result)
             QVERIFY(yields[0].tNs >= e.tNs);
+    }
+
+    // Tasks far shorter than a clock reading are timed in groups: their TaskFinished says
+    // so (a = the group size, a power of two up to 1024), the group's time is shared evenly,
+    // and every task still has its start and end, in order on its worker's lane. Tasks that
+    // sleep are timed alone.
+    void shortTasksAreTimedInGroups()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        const auto in = range(0, 20000);
+        QCOMPARE(pool.map("square", in, 5000), squares(in));
+        std::map<std::int64_t, Event> started, finished;
+        for (std::size_t i = 0; i < log->size(); ++i) {
+            const Event e = log->at(i);
+            if (e.kind == EventKind::TaskStarted)
+                QVERIFY(started.emplace(e.task, e).second);
+            else if (e.kind == EventKind::TaskFinished)
+                QVERIFY(finished.emplace(e.task, e).second);
+        }
+        QCOMPARE(started.size(), in.size());
+        QCOMPARE(finished.size(), in.size());
+        std::size_t grouped = 0;
+        std::map<int, std::int64_t> laneEnd; // worker -> its last task's end
+        for (std::int64_t t = 0; t < std::int64_t(in.size()); ++t) {
+            const Event& s = started[t];
+            const Event& f = finished[t];
+            QCOMPARE(s.worker, f.worker);
+            QVERIFY(s.tNs <= f.tNs);
+            if (t % 5000 != 0) // within a chunk a task starts when its predecessor ended
+                QCOMPARE(s.tNs, finished[t - 1].tNs);
+            QVERIFY2(s.tNs >= laneEnd[s.worker], qPrintable(QString::number(t)));
+            laneEnd[s.worker] = f.tNs;
+            QCOMPARE(s.a, std::int64_t(0));
+            if (f.a != 0) {
+                QVERIFY2(f.a >= 2 && f.a <= 1024 && std::has_single_bit(std::uint64_t(f.a)),
+                         qPrintable(QString::number(f.a)));
+                ++grouped;
+            }
+        }
+        QVERIFY2(grouped > in.size() / 2, qPrintable(QString::number(grouped)));
+
+        const std::size_t from = log->size();
+        const Value::List naps(40, Value(0.001));
+        QCOMPARE(pool.map("sleep", naps, 20).size(), naps.size());
+        std::size_t napped = 0;
+        for (std::size_t i = from; i < log->size(); ++i) {
+            const Event e = log->at(i);
+            if (e.kind != EventKind::TaskFinished)
+                continue;
+            QCOMPARE(e.a, std::int64_t(0));
+            QCOMPARE(e.delay, 0.001);
+            ++napped;
+        }
+        QCOMPARE(napped, naps.size());
     }
 
     void recordingOff()

@@ -26,6 +26,9 @@ WorkerReport resultReport()
         r.values.emplace_back((300 + i) * (300 + i));
     }
     r.finished = 100;
+    r.groupFrom = 4; // tasks 4..99 timed in groups of up to 64
+    r.groupEnd = 100;
+    r.groupSize = 64;
     return r;
 }
 
@@ -47,6 +50,9 @@ void compareReports(const WorkerReport& a, const WorkerReport& b)
     QCOMPARE(a.finished, b.finished);
     QCOMPARE(a.ok, b.ok);
     QVERIFY(a.error == b.error);
+    QCOMPARE(a.groupFrom, b.groupFrom);
+    QCOMPARE(a.groupEnd, b.groupEnd);
+    QCOMPARE(a.groupSize, b.groupSize);
 }
 
 std::vector<WorkerReport> samples()
@@ -77,6 +83,7 @@ std::vector<WorkerReport> samples()
     failed.values.resize(40);
     failed.ends.resize(41); // the failing task ended, and has no value
     failed.finished = 41;
+    failed.groupEnd = 41;
     failed.ok = false;
     failed.error = {"ValueError", "boom", "Traceback (most recent call last):\n  boom\n"};
 
@@ -165,6 +172,34 @@ private slots:
 
     // Every truncation of every report fails with WireError; seeded mutations decode or fail
     // with WireError, and never crash (run under ASan/UBSan too).
+    // Timing groups that do not fit the report's tasks are refused.
+    void badTimingGroupsAreRefused_data()
+    {
+        QTest::addColumn<int>("from");
+        QTest::addColumn<int>("end");
+        QTest::addColumn<int>("size");
+        QTest::newRow("end past the tasks") << 0 << 101 << 8;
+        QTest::newRow("end before from") << 10 << 9 << 8;
+        QTest::newRow("negative from") << -1 << 5 << 8;
+        QTest::newRow("negative size") << 0 << 5 << -2;
+        QTest::newRow("tasks without a size") << 0 << 5 << 0;
+    }
+
+    void badTimingGroupsAreRefused()
+    {
+        QFETCH(int, from);
+        QFETCH(int, end);
+        QFETCH(int, size);
+        WorkerReport r = resultReport();
+        r.groupFrom = from;
+        r.groupEnd = end;
+        r.groupSize = size;
+        QVERIFY_THROWS_EXCEPTION(WireError, decodeReport(encodeReport(r)));
+        r.groupFrom = r.groupEnd = 100; // none of its tasks: fine
+        r.groupSize = 8;
+        compareReports(decodeReport(encodeReport(r)), r);
+    }
+
     void badReportsAreRefused()
     {
         std::vector<Bytes> encodings;

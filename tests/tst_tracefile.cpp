@@ -100,7 +100,10 @@ void fillRealisticLog(EventLog& log)
     task(EventKind::TaskStarted, 0, 1, 2, 2, 2);
     task(EventKind::TaskFinished, 0, 0, 0, 1, 0);
     task(EventKind::TaskStarted, 0, 0, 1, 1, 1);
-    task(EventKind::TaskFinished, 0, 1, 2, 2, 4);
+    b.add(EventKind::TaskFinished, [&](Event& e) { // timed in a group of up to 8 tasks
+        e.job = 0, e.chunk = 1, e.task = 2, e.value = 4, e.a = 8;
+        worker(e, 2);
+    });
     task(EventKind::TaskStarted, 0, 1, 3, 2, 3);
     b.add(EventKind::TaskFinished, [&](Event& e) {
         e.job = 0, e.chunk = 1, e.task = 3, e.ok = false, e.text = "ValueError: boom";
@@ -423,6 +426,10 @@ private slots:
             QCOMPARE(args.contains("delay_s"), f->delay >= 0);
             if (f->delay >= 0)
                 QCOMPARE(args.value("delay_s").toDouble(), 0.25);
+            // Timed in a group of tasks: clock_group says of how many (absent: timed alone).
+            QCOMPARE(args.contains("clock_group"), f->a != 0);
+            if (f->a != 0)
+                QCOMPARE(args.value("clock_group").toInt(), int(f->a));
         }
 
         // Instants and their args.
