@@ -181,6 +181,29 @@ template <class Words> void putColumn(Words& words, const Value* values, std::si
     }
 }
 
+Column classifyInts(const std::int64_t* values, std::size_t n)
+{
+    Column c;
+    c.kind = Value::Kind::Int;
+    const auto [lo, hi] = std::minmax_element(values, values + n);
+    c.wide = *lo < std::numeric_limits<std::int32_t>::min() ||
+             *hi > std::numeric_limits<std::int32_t>::max();
+    return c;
+}
+
+template <class Words>
+void putInts(Words& words, const std::int64_t* values, std::size_t n, bool wide)
+{
+    if (wide) {
+        words.emplaceRun(2 * n, [&](std::size_t k) {
+            const auto bits = std::uint64_t(values[k / 2]);
+            return std::uint32_t(k % 2 ? bits >> 32 : bits);
+        });
+    } else {
+        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(values[k]); });
+    }
+}
+
 template <class Words> std::int64_t readColumn(const Words& words, std::size_t index, bool wide)
 {
     if (!wide)
@@ -248,7 +271,9 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
             throw std::invalid_argument("EventLog: a span carries its chunk's events with tasks");
         return;
     }
-    if (span.results.size() != span.endNs.size())
+    const bool intResults = !span.intResults.empty();
+    if ((intResults ? span.intResults.size() : span.results.size()) != span.endNs.size() ||
+        (intResults && !span.results.empty()))
         throw std::invalid_argument("EventLog: a task span needs one result per task");
     if (span.taken && span.firstStartLogged)
         throw std::invalid_argument("EventLog: a span that starts its chunk starts its first task");
@@ -298,7 +323,8 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     const Value* results = span.results.data();
     const std::int64_t* ends = span.endNs.data();
     const Value* in = inlineInputs ? inputs->data() + span.firstTask : nullptr;
-    const Column resultColumn = classify(results, n);
+    const std::int64_t* ints = span.intResults.data();
+    const Column resultColumn = intResults ? classifyInts(ints, n) : classify(results, n);
     const Column inputColumn = in ? classify(in, n) : Column{};
     const bool packable =
         resultColumn.uniform && inputColumn.uniform &&
@@ -313,17 +339,22 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         r.inputKind = inputColumn.kind;
         s.words.emplaceRun(
             n, [&](std::size_t k) { return std::uint32_t(ends[k] - span.firstStartNs); });
-        putColumn(s.words, results, n, resultColumn.wide);
+        if (intResults)
+            putInts(s.words, ints, n, resultColumn.wide);
+        else
+            putColumn(s.words, results, n, resultColumn.wide);
         if (in)
             putColumn(s.words, in, n, inputColumn.wide);
-    } else if (in) {
-        s.cells.emplaceRun(n, [&](std::size_t k) {
-            return Cell{ends[k], scalarBits(results[k]), scalarBits(in[k]), results[k].kind(),
-                        in[k].kind()};
-        });
     } else {
+        const auto resultBits = [&](std::size_t k) {
+            return intResults ? ints[k] : scalarBits(results[k]);
+        };
+        const auto resultKind = [&](std::size_t k) {
+            return intResults ? Value::Kind::Int : results[k].kind();
+        };
         s.cells.emplaceRun(n, [&](std::size_t k) {
-            return Cell{ends[k], scalarBits(results[k]), 0, results[k].kind(), Value::Kind::None};
+            return Cell{ends[k], resultBits(k), in ? scalarBits(in[k]) : 0, resultKind(k),
+                        in ? in[k].kind() : Value::Kind::None};
         });
     }
     s.records.emplace(r);

@@ -51,7 +51,8 @@ public:
         std::int64_t firstStartNs = 0;
         bool firstStartLogged = false;
         std::span<const std::int64_t> endNs;
-        std::span<const Value> results; // None, bool, int or float only (isScalar)
+        std::span<const Value> results;           // None, bool, int or float only (isScalar)
+        std::span<const std::int64_t> intResults; // or int results (an int kernel's)
         // The job's inputs, indexed by task (TaskStarted's value); null: None.
         std::shared_ptr<const std::vector<Value>> inputs;
         // The worker's ChunkTaken comes first, at firstStartNs (the span starts the chunk, so

@@ -835,6 +835,20 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
     }
     if (m_log)
         logTasks(w, r, job, receivedNs);
+    if (r.intResults) {
+        // A whole chunk of a map in one report (the usual case) goes straight into the job's
+        // list; anything else as Values.
+        if (r.kind == WorkerReport::Kind::Result && r.ok && w.chunkValues.empty() &&
+            deliverInts(r.job, r.chunk, r.intValues)) {
+            w.job = -1;
+            w.chunk = -1;
+            return;
+        }
+        r.values.clear();
+        r.values.reserve(r.intValues.size());
+        for (const std::int64_t x : r.intValues)
+            r.values.emplace_back(static_cast<long long>(x));
+    }
     // The lists trade places rather than move: both keep their capacity for the next report.
     if (w.chunkValues.empty())
         w.chunkValues.swap(r.values); // the usual case: one report per chunk
@@ -865,9 +879,15 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
     };
     // The tasks that ended well with a plain result go in as one span (a few bytes per task);
     // a failing task, a task that slept, or a result that is a list or a string one event each.
+    const std::size_t resultCount = r.intResults ? r.intValues.size() : r.values.size();
+    const auto resultAt = [&](std::size_t k) {
+        return r.intResults ? Value(static_cast<long long>(r.intValues[k])) : r.values[k];
+    };
     std::size_t spanned = 0;
     if (r.delays.empty()) {
-        const std::size_t n = std::min(r.ends.size(), r.values.size());
+        const std::size_t n = std::min(r.ends.size(), resultCount);
+        if (r.intResults)
+            spanned = n;
         while (spanned < n && EventLog::isScalar(r.values[spanned]))
             ++spanned;
     }
@@ -895,7 +915,10 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
         span.firstStartNs = r.fromTask == r.first ? r.takenNs : w.lastEndNs;
         span.firstStartLogged = r.fromTask < w.startedUpTo;
         span.endNs = std::span<const std::int64_t>(r.ends).first(spanned);
-        span.results = std::span<const Value>(r.values).first(spanned);
+        if (r.intResults)
+            span.intResults = std::span<const std::int64_t>(r.intValues).first(spanned);
+        else
+            span.results = std::span<const Value>(r.values).first(spanned);
         if (job)
             span.inputs = job->items;
         span.taken = logTaken && spanStartsChunk;
@@ -924,9 +947,9 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
         }
         e.tNs = r.ends[k];
         e.kind = EventKind::TaskFinished;
-        if (k < r.values.size()) {
+        if (k < resultCount) {
             e.ok = true;
-            e.value = r.values[k];
+            e.value = resultAt(k);
         } else {
             e.ok = false;
             e.value = Value();
@@ -999,20 +1022,8 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
         } else if (!job->firstError) {
             job->firstError = error; // the first failure to arrive, not the lowest index
         }
-        finished = ++job->chunksDone == job->chunkCount;
-        if (finished) {
-            if (job->firstError) {
-                settle(job->result, [result = job->result, failure = *job->firstError] {
-                    result->fail(failure);
-                });
-            } else {
-                settle(job->result,
-                       [result = job->result, list = Value(std::move(job->values))]() mutable {
-                           result->complete(std::move(list)); // moved along, never copied
-                       });
-            }
-        }
-        break;
+        mapChunkDone(jobId, *job);
+        return;
     }
     case Job::Kind::Imap: {
         std::vector<ImapIterator::Item> items;
@@ -1032,6 +1043,44 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
         std::lock_guard lock(m_jobsMutex);
         m_jobs.erase(jobId);
     }
+}
+
+bool PoolEngine::deliverInts(int jobId, std::int64_t chunk, std::span<const std::int64_t> values)
+{
+    Job* job = nullptr;
+    {
+        std::lock_guard lock(m_jobsMutex);
+        auto it = m_jobs.find(jobId);
+        if (it == m_jobs.end())
+            return true; // nobody waits for it any more: done with
+        job = it->second.get();
+    }
+    if (job->kind != Job::Kind::Map)
+        return false;
+    const auto first = std::size_t(chunk * job->chunksize);
+    const std::size_t n =
+        std::min(values.size(), job->values.size() - std::min(first, job->values.size()));
+    Value* out = job->values.data() + first;
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = Value(static_cast<long long>(values[i]));
+    mapChunkDone(jobId, *job);
+    return true;
+}
+
+void PoolEngine::mapChunkDone(int jobId, Job& job)
+{
+    if (++job.chunksDone != job.chunkCount)
+        return;
+    if (job.firstError) {
+        settle(job.result,
+               [result = job.result, failure = *job.firstError] { result->fail(failure); });
+    } else {
+        settle(job.result, [result = job.result, list = Value(std::move(job.values))]() mutable {
+            result->complete(std::move(list)); // moved along, never copied
+        });
+    }
+    std::lock_guard lock(m_jobsMutex);
+    m_jobs.erase(jobId);
 }
 
 void PoolEngine::handleExit(Worker& w)

@@ -10,13 +10,6 @@ namespace {
 constexpr std::uint8_t kInline = 'C';
 constexpr std::uint8_t kStop = 'S';
 
-std::int64_t intAt(const Value::List& l, std::size_t i)
-{
-    if (i >= l.size() || !l[i].isInt())
-        throw WireError("malformed report: field " + std::to_string(i) + " is not an integer");
-    return l[i].asInt();
-}
-
 std::string strAt(const Value::List& l, std::size_t i)
 {
     if (i >= l.size() || !l[i].isStr())
@@ -65,22 +58,21 @@ ChunkMessage decodeChunk(std::span<const std::uint8_t> message)
     }
     if (message[0] != kInline)
         throw WireError("unknown task message kind");
-    const std::span<const std::uint8_t> body = message.subspan(1);
-    Value v = decodeValue(body);
-    if (!v.isList())
+    // Field by field: a chunk of ints (a map over numbers) stays a plain array of them.
+    WireReader in(message.subspan(1));
+    const std::size_t fields = in.arrayHeader();
+    if (fields < 6)
         throw WireError("malformed task message");
-    auto& l = v.asList();
     ChunkMessage msg;
-    msg.job = std::int32_t(intAt(l, 0));
-    msg.chunk = std::int32_t(intAt(l, 1));
-    msg.first = intAt(l, 2);
-    msg.func = strAt(l, 3);
-    if (l.size() < 6 || !l[4].isBool())
-        throw WireError("malformed task message");
-    msg.star = l[4].asBool();
-    if (!l[5].isList())
-        throw WireError("malformed task message");
-    msg.items = std::move(l[5].asList());
+    msg.job = std::int32_t(in.integer());
+    msg.chunk = std::int32_t(in.integer());
+    msg.first = in.integer();
+    msg.func = in.string();
+    msg.star = in.boolean();
+    msg.packedInts = in.packedOrList(msg.ints, msg.items);
+    for (std::size_t i = 6; i < fields; ++i)
+        in.value(); // fields of a later version
+    in.expectEnd();
     return msg;
 }
 
@@ -88,7 +80,7 @@ namespace {
 
 void writeReport(const WorkerReport& r, Bytes& out)
 {
-    out.reserve(out.size() + 64 + r.values.size() * 6 + r.ends.size() * 9);
+    out.reserve(out.size() + 64 + r.values.size() * 6 + r.intValues.size() * 8 + r.ends.size() * 9);
     ValueWriter w(out);
     switch (r.kind) {
     case WorkerReport::Kind::Ready:
@@ -102,7 +94,11 @@ void writeReport(const WorkerReport& r, Bytes& out)
     case WorkerReport::Kind::Result:
         w.beginList(16).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
         w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask).writeIntList(r.ends);
-        w.writeList(r.values).writeFloatList(r.delays).writeInt(r.currentStartNs);
+        if (r.intResults)
+            w.writeIntList(r.intValues);
+        else
+            w.writeList(r.values);
+        w.writeFloatList(r.delays).writeInt(r.currentStartNs);
         w.writeInt(r.finished).writeBool(r.ok);
         if (r.ok)
             w.writeNone();
@@ -155,6 +151,8 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
     r.kind = WorkerReport::Kind(kind);
     r.ends.clear();
     r.values.clear();
+    r.intValues.clear();
+    r.intResults = false;
     r.delays.clear();
     r.ok = true;
     r.error = RemoteError{};
@@ -184,7 +182,7 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
         r.takenNs = in.integer();
         r.fromTask = in.integer();
         in.intList(r.ends);
-        in.list(r.values);
+        r.intResults = in.packedOrList(r.intValues, r.values);
         in.floatList(r.delays);
         r.currentStartNs = in.integer();
         r.finished = in.integer();

@@ -26,7 +26,12 @@ struct ChunkMessage
     std::int64_t first = 0; // input index of the chunk's first item
     std::string func;
     bool star = false; // starmap/apply: each item is a tuple of arguments
+    // The items; or, when they came as a packed list of ints (a map over numbers), ints, and
+    // items is empty.
     Value::List items;
+    std::vector<std::int64_t> ints;
+    bool packedInts = false;
+    std::size_t size() const { return packedInts ? ints.size() : items.size(); }
 };
 
 struct WorkerReport
@@ -50,8 +55,12 @@ struct WorkerReport
     std::int64_t first = 0;
     std::int64_t takenNs = 0;
     std::int64_t fromTask = 0;
-    std::vector<std::int64_t> ends;   // end time of each task (ns); empty when not recording
-    Value::List values;               // results, parallel to ends (the failing task has none)
+    std::vector<std::int64_t> ends; // end time of each task (ns); empty when not recording
+    Value::List values;             // results, parallel to ends (the failing task has none)
+    // A worker's alternative to values for an IntKernel's results (intResults): encoded as the
+    // same list, which the parent decodes into values.
+    std::vector<std::int64_t> intValues;
+    bool intResults = false;
     std::vector<double> delays;       // seconds each task slept (-1: none); may be empty
     std::int64_t currentStartNs = -1; // Progress: the task fromTask+ends.size() started then
     std::int64_t finished = 0;        // Result: number of tasks that ended (incl. a failing one)

@@ -159,7 +159,7 @@ private:
         const bool rec = m_config.recording;
         // A chunk of a few tasks reads the clock itself; a longer one reads the TSC (TaskClock).
         constexpr std::size_t kCounterTasks = 8;
-        const std::int64_t takenNs = rec ? m_clock.anchor(msg.items.size() >= kCounterTasks) : 0;
+        const std::int64_t takenNs = rec ? m_clock.anchor(msg.size() >= kCounterTasks) : 0;
         m_slot->job.store(msg.job, std::memory_order_relaxed);
         m_slot->chunk.store(msg.chunk, std::memory_order_relaxed);
         m_slot->task.store(msg.first, std::memory_order_relaxed);
@@ -175,19 +175,28 @@ private:
         report.ok = true;
         report.error = {};
         report.values.clear();
+        report.intValues.clear();
         report.ends.clear();
         report.delays.clear();
         report.groupFrom = report.groupEnd = report.groupSize = 0;
-        report.values.reserve(msg.items.size());
+        const std::size_t n = msg.size();
+        // A chunk of ints for a task with an int kernel runs without a Value per task.
+        const IntKernel kernel =
+            msg.packedInts && !msg.star ? TaskRegistry::builtins().findKernel(msg.func) : nullptr;
+        report.intResults = kernel != nullptr;
+        if (kernel)
+            report.intValues.reserve(n);
+        else
+            report.values.reserve(n);
         if (rec)
-            report.ends.reserve(msg.items.size());
+            report.ends.reserve(n);
 
         const TaskFunction fn = TaskRegistry::builtins().find(msg.func);
+        Value packedItem;      // an item of a packed chunk, as a Value (no kernel)
         Value::List single(1); // map's one argument, reused: no allocation per task
         TaskContext ctx;
         ctx.options = m_config.taskOptions;
         bool anyDelay = false;
-        const std::size_t n = msg.items.size();
         // Recording reads the clock after each task, unless the tasks are much shorter than a
         // reading (about 13 ns with the TSC): then after a group of them. Tasks that took under
         // kShortTaskNs each double the next group (up to about kGroupNs of tasks, and at most
@@ -242,6 +251,7 @@ private:
                     report.fromTask = index;
                     report.ends.clear();
                     report.values.clear();
+                    report.intValues.clear();
                     report.delays.clear();
                     report.groupFrom = report.groupEnd = 0;
                     report.groupSize = group > 1 ? std::int32_t(group) : 0;
@@ -253,22 +263,22 @@ private:
 
             ctx.index = index;
             ctx.delaySeconds = -1;
-            const Value& item = msg.items[i];
             bool ok = true;
-            try {
-                if (!fn)
-                    throw TaskError("AttributeError",
-                                    "no registered task named '" + msg.func + "'");
-                if (msg.star)
-                    report.values.push_back(fn(item.items(), ctx));
-                else {
-                    single[0] = item;
-                    report.values.push_back(fn(single, ctx));
+            if (kernel) {
+                const std::int64_t x = msg.ints[i];
+                try {
+                    report.intValues.push_back(kernel(x, ctx));
+                } catch (...) {
+                    ok = false;
+                    report.ok = false;
+                    report.error = errorFromException(m_name, msg.func, index,
+                                                      Value(static_cast<long long>(x)));
                 }
-            } catch (...) {
-                ok = false;
-                report.ok = false;
-                report.error = errorFromException(m_name, msg.func, index, item);
+            } else {
+                if (msg.packedInts)
+                    packedItem = Value(static_cast<long long>(msg.ints[i]));
+                const Value& item = msg.packedInts ? packedItem : msg.items[i];
+                ok = runTask(fn, msg, item, index, single, ctx);
             }
             ++finished;
             if (rec) {
@@ -293,6 +303,27 @@ private:
             report.delays.resize(report.ends.size(), -1);
         m_slot->state.store(WorkerSlot::Idle, std::memory_order_release);
         return send(report);
+    }
+
+    // One task through its TaskFunction: its result goes into the report, or its error.
+    bool runTask(TaskFunction fn, const ChunkMessage& msg, const Value& item, std::int64_t index,
+                 Value::List& single, TaskContext& ctx)
+    {
+        try {
+            if (!fn)
+                throw TaskError("AttributeError", "no registered task named '" + msg.func + "'");
+            if (msg.star) {
+                m_report.values.push_back(fn(item.items(), ctx));
+            } else {
+                single[0] = item;
+                m_report.values.push_back(fn(single, ctx));
+            }
+            return true;
+        } catch (...) {
+            m_report.ok = false;
+            m_report.error = errorFromException(m_name, msg.func, index, item);
+            return false;
+        }
     }
 
     bool send(const WorkerReport& report)

@@ -89,18 +89,26 @@ std::string fixed2(double x)
     return std::string(buf, r.ptr);
 }
 
-Value square(const Value::List& a, TaskContext&)
+std::int64_t squareInt(std::int64_t x, TaskContext&)
 {
-    expectArgs("square", a, 1);
-    const auto x = intArg("square", a[0]);
-    return Value(x * x);
+    return x * x;
 }
 
-Value cube(const Value::List& a, TaskContext&)
+Value square(const Value::List& a, TaskContext& ctx)
+{
+    expectArgs("square", a, 1);
+    return Value(squareInt(intArg("square", a[0]), ctx));
+}
+
+std::int64_t cubeInt(std::int64_t x, TaskContext&)
+{
+    return x * x * x;
+}
+
+Value cube(const Value::List& a, TaskContext& ctx)
 {
     expectArgs("cube", a, 1);
-    const auto x = intArg("cube", a[0]);
-    return Value(x * x * x);
+    return Value(cubeInt(intArg("cube", a[0]), ctx));
 }
 
 Value isPrimeTask(const Value::List& a, TaskContext&)
@@ -135,13 +143,19 @@ Value sleepTask(const Value::List& a, TaskContext& ctx)
     return Value();
 }
 
+std::int64_t boomInt(std::int64_t x, TaskContext& ctx)
+{
+    if (ctx.index == ctx.options.failAt)
+        throw TaskError("ValueError", "boom");
+    return x * x;
+}
+
 Value boom(const Value::List& a, TaskContext& ctx)
 {
     expectArgs("boom", a, 1);
     if (ctx.index == ctx.options.failAt)
         throw TaskError("ValueError", "boom");
-    const auto x = intArg("boom", a[0]);
-    return Value(x * x);
+    return Value(boomInt(intArg("boom", a[0]), ctx));
 }
 
 // The article's callbacks example: sleeps a second, raises ValueError("boom") for 5.
@@ -235,12 +249,12 @@ Value inheritedState(const Value::List& a, TaskContext& ctx)
 TaskRegistry makeBuiltins()
 {
     TaskRegistry r;
-    r.add("square", square);
-    r.add("cube", cube);
+    r.add("square", square, squareInt);
+    r.add("cube", cube, cubeInt);
     r.add("is_prime", isPrimeTask);
     r.add("slow_square", slowSquare);
     r.add("sleep", sleepTask);
-    r.add("boom", boom);
+    r.add("boom", boom, boomInt);
     r.add("add", add);
     r.add("exit_with", exitWith);
     r.add("raise_error", raiseError);
@@ -285,15 +299,21 @@ const TaskRegistry& TaskRegistry::builtins()
     return registry;
 }
 
-void TaskRegistry::add(std::string name, TaskFunction fn)
+void TaskRegistry::add(std::string name, TaskFunction fn, IntKernel kernel)
 {
-    m_tasks[std::move(name)] = fn;
+    m_tasks[std::move(name)] = Entry{fn, kernel};
 }
 
 TaskFunction TaskRegistry::find(std::string_view name) const
 {
     auto it = m_tasks.find(name);
-    return it == m_tasks.end() ? nullptr : it->second;
+    return it == m_tasks.end() ? nullptr : it->second.fn;
+}
+
+IntKernel TaskRegistry::findKernel(std::string_view name) const
+{
+    auto it = m_tasks.find(name);
+    return it == m_tasks.end() ? nullptr : it->second.kernel;
 }
 
 std::vector<std::string> TaskRegistry::names() const

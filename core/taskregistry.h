@@ -16,6 +16,10 @@ namespace poolscope {
 // A task receives its positional arguments (map passes one, starmap unpacks a tuple) and
 // returns a value, or throws TaskError to raise a Python-style exception.
 using TaskFunction = Value (*)(const Value::List& args, TaskContext& ctx);
+// The same task for one int argument and an int result, for tasks that are nothing more (square,
+// cube, boom): a worker given a chunk of ints calls it without making a Value of each input
+// and result. It must behave exactly as the TaskFunction does with that argument.
+using IntKernel = std::int64_t (*)(std::int64_t x, TaskContext& ctx);
 
 // Tasks by name. Only named tasks can travel to a spawned or fork-server process: the name is
 // what gets serialized, like a pickled function reference in Python.
@@ -28,12 +32,18 @@ public:
     // write(2), ignoring errors. inherited_state (start methods) prints what a child inherited.
     static const TaskRegistry& builtins();
 
-    void add(std::string name, TaskFunction fn);
-    TaskFunction find(std::string_view name) const; // nullptr when unknown
+    void add(std::string name, TaskFunction fn, IntKernel kernel = nullptr);
+    TaskFunction find(std::string_view name) const;    // nullptr when unknown
+    IntKernel findKernel(std::string_view name) const; // nullptr when unknown or none
     std::vector<std::string> names() const;
 
 private:
-    std::map<std::string, TaskFunction, std::less<>> m_tasks;
+    struct Entry
+    {
+        TaskFunction fn = nullptr;
+        IntKernel kernel = nullptr;
+    };
+    std::map<std::string, Entry, std::less<>> m_tasks;
 };
 
 // Naive trial division, as in the article.

@@ -138,6 +138,29 @@ void WireReader::list(Value::List& out)
         fillArray(n, 1, out);
 }
 
+bool WireReader::packedOrList(std::vector<std::int64_t>& ints, Value::List& values)
+{
+    ints.clear();
+    values.clear();
+    const std::uint8_t* at = m_p;
+    bool packedInts;
+    listHeader(packedInts);
+    m_p = at; // read again, whole, by the reader for its form
+    if (packedInts)
+        intList(ints);
+    else
+        list(values);
+    return packedInts;
+}
+
+std::string WireReader::string()
+{
+    Value v = value();
+    if (!v.isStr())
+        fail("malformed message: a str expected");
+    return v.asStr();
+}
+
 void WireReader::intList(std::vector<std::int64_t>& out)
 {
     out.clear();

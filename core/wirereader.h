@@ -29,7 +29,10 @@ public:
     bool nil();                                   // true (and consumed) if None comes next
     void list(Value::List& out);                  // a list, plain or packed, into out
     void intList(std::vector<std::int64_t>& out); // a list of ints into out
-    void floatList(std::vector<double>& out);     // a list of numbers into out
+    // A list: into ints when it is packed (true; values cleared), else into values (false).
+    bool packedOrList(std::vector<std::int64_t>& ints, Value::List& values);
+    std::string string();                     // a str
+    void floatList(std::vector<double>& out); // a list of numbers into out
 
 private:
     Value value(int depth);

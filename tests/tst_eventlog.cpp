@@ -442,6 +442,42 @@ private slots:
         }
     }
 
+    // Int results (an int kernel's) given as ints read back exactly as the same results given
+    // as Values, packed or in cells; results in both forms at once are refused.
+    void intResultSpans()
+    {
+        const std::int64_t u32max = std::numeric_limits<std::uint32_t>::max();
+        const std::vector<std::int64_t> ints{1, -5, std::int64_t(1) << 40};
+        Value::List asValues;
+        for (auto x : ints)
+            asValues.emplace_back(static_cast<long long>(x));
+        for (const std::vector<std::int64_t>& ends :
+             {std::vector<std::int64_t>{10, 20, 30},
+              std::vector<std::int64_t>{10, 20, u32max + 1}}) {
+            EventLog byValue;
+            EventLog byInt;
+            EventLog::TaskSpan span;
+            span.endNs = ends;
+            span.inputs = std::make_shared<const Value::List>(Value::List{7, 8, 9});
+            span.results = asValues;
+            EventLog::Batch(byValue).add(span);
+            span.results = {};
+            span.intResults = ints;
+            EventLog::Batch(byInt).add(span);
+            QCOMPARE(byInt.size(), byValue.size());
+            for (std::size_t i = 0; i < byInt.size(); ++i) {
+                const Event a = byValue.at(i);
+                const Event b = byInt.at(i);
+                QCOMPARE(int(b.kind), int(a.kind));
+                QCOMPARE(b.tNs, a.tNs);
+                QCOMPARE(b.task, a.task);
+                QCOMPARE(b.value, a.value);
+            }
+            span.results = asValues;
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, EventLog::Batch(byInt).add(span));
+        }
+    }
+
     // The tasks of a span that were timed in a group say so in their TaskFinished (a = the
     // group size), in cells and packed alike; a group outside the span is refused.
     void spanTimingGroups_data()

@@ -335,6 +335,32 @@ private slots:
                          tb.contains("task 3"),
                      qPrintable(tb));
         }
+        // The same through boom's int kernel: a chunk of 8 or more ints runs without Values.
+        auto log = std::make_shared<EventLog>();
+        PoolOptions k = options(StartMethod::Fork, 1, log);
+        k.taskOptions.failAt = 13;
+        Pool kernelPool(k);
+        try {
+            kernelPool.map("boom", range(1, 41), 20);
+            QFAIL("no error");
+        } catch (const PoolError& e) {
+            QCOMPARE(QString(e.what()), "ValueError: boom");
+            const auto tb = QString::fromStdString(e.error().traceback);
+            QVERIFY2(tb.contains("ForkPoolWorker-") && tb.contains("task 13, input 14"),
+                     qPrintable(tb));
+        }
+        // Tasks 0..12 of the failing chunk ran and are logged with their results; the chunk
+        // stopped at task 13, which failed; the other chunk ran whole.
+        std::map<std::int64_t, Event> finished;
+        for (const Event& e : eventsOf(*log, EventKind::TaskFinished))
+            finished.emplace(e.task, e);
+        QCOMPARE(finished.size(), std::size_t(14 + 20));
+        for (std::int64_t t = 0; t < 13; ++t)
+            QCOMPARE(finished[t].value, Value((t + 1) * (t + 1)));
+        QVERIFY(!finished[13].ok);
+        QCOMPARE(finished[13].text, std::string("ValueError: boom"));
+        QVERIFY(finished.count(14) == 0);
+        QCOMPARE(finished[39].value, Value(40 * 40));
     }
 
     void asyncResult_data() { addMethods(); }

@@ -32,6 +32,18 @@ WorkerReport resultReport()
     return r;
 }
 
+// A report's results as Values, whichever form they are in: a list of 8 or more ints travels
+// packed, and is decoded into intValues.
+Value::List resultsOf(const WorkerReport& r)
+{
+    if (!r.intResults)
+        return r.values;
+    Value::List out;
+    for (const std::int64_t x : r.intValues)
+        out.emplace_back(static_cast<long long>(x));
+    return out;
+}
+
 void compareReports(const WorkerReport& a, const WorkerReport& b)
 {
     QCOMPARE(int(a.kind), int(b.kind));
@@ -44,7 +56,7 @@ void compareReports(const WorkerReport& a, const WorkerReport& b)
     QCOMPARE(a.takenNs, b.takenNs);
     QCOMPARE(a.fromTask, b.fromTask);
     QCOMPARE(a.ends, b.ends);
-    QCOMPARE(a.values, b.values);
+    QCOMPARE(resultsOf(a), resultsOf(b));
     QCOMPARE(a.delays, b.delays);
     QCOMPARE(a.currentStartNs, b.currentStartNs);
     QCOMPARE(a.finished, b.finished);
@@ -138,7 +150,8 @@ private slots:
                 const WorkerReport& r = all[pass == 0 ? i : all.size() - 1 - i];
                 decodeReport(encodeReport(r), into);
                 QCOMPARE(into.ends, r.ends);
-                QCOMPARE(into.values, r.values);
+                QCOMPARE(resultsOf(into), resultsOf(r));
+                QVERIFY(into.intResults ? into.values.empty() : into.intValues.empty());
                 QCOMPARE(into.delays, r.delays);
                 QCOMPARE(into.ok, r.ok);
                 QVERIFY(into.error == r.error);
@@ -166,8 +179,81 @@ private slots:
         QCOMPARE(back.chunk, 4);
         QCOMPARE(back.first, std::int64_t(20));
         QCOMPARE(back.func, std::string("square"));
+        QVERIFY(!back.packedInts);
         QCOMPARE(back.items, Value::List(items.begin() + 20, items.end()));
+        QCOMPARE(back.size(), std::size_t(31));
         QVERIFY(decodeChunk(encodeStop().bytes).stop);
+
+        // A chunk of ints (8 or more: they travel packed) arrives as ints, not Values; fewer
+        // arrive as Values.
+        const ChunkMessage ints = decodeChunk(encodeChunk(msg, items, 10, 50).bytes);
+        QVERIFY(ints.packedInts);
+        QVERIFY(ints.items.empty());
+        QCOMPARE(ints.size(), std::size_t(40));
+        for (std::size_t i = 0; i < 40; ++i)
+            QCOMPARE(ints.ints[i], std::int64_t(10 + i));
+        const ChunkMessage few = decodeChunk(encodeChunk(msg, items, 0, 3).bytes);
+        QVERIFY(!few.packedInts);
+        QCOMPARE(few.items, Value::List(items.begin(), items.begin() + 3));
+    }
+
+    // A task message cut short, or with bytes changed, is refused with a WireError (or, by
+    // chance, still reads), never a crash.
+    void badChunksAreRefused()
+    {
+        Value::List items;
+        for (int i = 0; i < 40; ++i)
+            items.emplace_back(i);
+        items.push_back(Value("mixed"));
+        ChunkMessage msg;
+        msg.func = "square";
+        const std::vector<Bytes> encodings{encodeChunk(msg, items, 0, 40).bytes,
+                                           encodeChunk(msg, items, 0, 41).bytes};
+        for (const Bytes& bytes : encodings) {
+            for (std::size_t n = 0; n < bytes.size(); ++n) {
+                const Bytes prefix(bytes.begin(), bytes.begin() + std::ptrdiff_t(n));
+                QVERIFY_THROWS_EXCEPTION(WireError, decodeChunk(prefix));
+            }
+        }
+        std::mt19937 rng(20261126);
+        int decoded = 0;
+        int refused = 0;
+        for (int round = 0; round < 3000; ++round) {
+            Bytes b = encodings[rng() % encodings.size()];
+            const std::size_t at = 1 + rng() % (b.size() - 1);
+            if (rng() % 2)
+                b[at] = std::uint8_t(rng());
+            else
+                b.erase(b.begin() + std::ptrdiff_t(at));
+            try {
+                decodeChunk(b);
+                ++decoded;
+            } catch (const WireError&) {
+                ++refused;
+            }
+        }
+        QVERIFY(decoded > 0);
+        QVERIFY(refused > 0);
+    }
+
+    // An int kernel's results travel as the same list as Values would.
+    void intResultsRoundTrip()
+    {
+        for (std::size_t n : {std::size_t(0), std::size_t(3), std::size_t(100)}) {
+            WorkerReport r = resultReport();
+            r.ends.resize(n);
+            r.values.clear();
+            r.intResults = true;
+            for (std::size_t i = 0; i < n; ++i)
+                r.intValues.push_back(std::int64_t(i) * -1'000'000'007);
+            r.groupFrom = r.groupEnd = 0;
+            r.finished = std::int64_t(n);
+            const WorkerReport back = decodeReport(encodeReport(r));
+            // Packed (8 or more) they arrive as ints, else as Values.
+            QCOMPARE(back.intResults, n >= 8);
+            QCOMPARE(back.intResults ? back.values.size() : back.intValues.size(), std::size_t(0));
+            QCOMPARE(resultsOf(back), resultsOf(r));
+        }
     }
 
     // Every truncation of every report fails with WireError; seeded mutations decode or fail
