@@ -818,7 +818,11 @@ private slots:
                 ++grouped;
             }
         }
+#ifndef __SANITIZE_THREAD__
+        // (Under ThreadSanitizer every memory access is instrumented and a square takes far
+        // longer than 250 ns: nothing is grouped there, rightly.)
         QVERIFY2(grouped > in.size() / 2, qPrintable(QString::number(grouped)));
+#endif
 
         const std::size_t from = log->size();
         const Value::List naps(40, Value(0.001));
