@@ -169,15 +169,17 @@ Column classify(const Value* values, std::size_t n)
     return c;
 }
 
-template <class Words> void putColumn(Words& words, const Value* values, std::size_t n, bool wide)
+// n values into the words, one word each (bits(k) as an int32) or two (low word first).
+template <class Words, class Bits>
+void putWords(Words& words, std::size_t n, bool wide, const Bits& bits)
 {
     if (wide) {
         words.emplaceRun(2 * n, [&](std::size_t k) {
-            const auto bits = std::uint64_t(scalarBits(values[k / 2]));
-            return std::uint32_t(k % 2 ? bits >> 32 : bits);
+            const auto b = std::uint64_t(bits(k / 2));
+            return std::uint32_t(k % 2 ? b >> 32 : b);
         });
     } else {
-        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(scalarBits(values[k])); });
+        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(bits(k)); });
     }
 }
 
@@ -189,19 +191,6 @@ Column classifyInts(const std::int64_t* values, std::size_t n)
     c.wide = *lo < std::numeric_limits<std::int32_t>::min() ||
              *hi > std::numeric_limits<std::int32_t>::max();
     return c;
-}
-
-template <class Words>
-void putInts(Words& words, const std::int64_t* values, std::size_t n, bool wide)
-{
-    if (wide) {
-        words.emplaceRun(2 * n, [&](std::size_t k) {
-            const auto bits = std::uint64_t(values[k / 2]);
-            return std::uint32_t(k % 2 ? bits >> 32 : bits);
-        });
-    } else {
-        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(values[k]); });
-    }
 }
 
 template <class Words> std::int64_t readColumn(const Words& words, std::size_t index, bool wide)
@@ -340,11 +329,13 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         s.words.emplaceRun(
             n, [&](std::size_t k) { return std::uint32_t(ends[k] - span.firstStartNs); });
         if (intResults)
-            putInts(s.words, ints, n, resultColumn.wide);
+            putWords(s.words, n, resultColumn.wide, [&](std::size_t k) { return ints[k]; });
         else
-            putColumn(s.words, results, n, resultColumn.wide);
+            putWords(s.words, n, resultColumn.wide,
+                     [&](std::size_t k) { return scalarBits(results[k]); });
         if (in)
-            putColumn(s.words, in, n, inputColumn.wide);
+            putWords(s.words, n, inputColumn.wide,
+                     [&](std::size_t k) { return scalarBits(in[k]); });
     } else {
         const auto resultBits = [&](std::size_t k) {
             return intResults ? ints[k] : scalarBits(results[k]);

@@ -818,13 +818,7 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
         break;
     }
 
-    Job* job = nullptr;
-    {
-        std::lock_guard lock(m_jobsMutex);
-        auto it = m_jobs.find(r.job);
-        if (it != m_jobs.end())
-            job = it->second.get();
-    }
+    Job* const job = findJob(r.job);
     if (w.job != r.job || w.chunk != r.chunk) {
         w.job = r.job;
         w.chunk = r.chunk;
@@ -839,7 +833,7 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
         // A whole chunk of a map in one report (the usual case) goes straight into the job's
         // list; anything else as Values.
         if (r.kind == WorkerReport::Kind::Result && r.ok && w.chunkValues.empty() &&
-            deliverInts(r.job, r.chunk, r.intValues)) {
+            deliverInts(job, r.job, r.chunk, r.intValues)) {
             w.job = -1;
             w.chunk = -1;
             return;
@@ -991,14 +985,9 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
 void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, bool ok,
                          const RemoteError& error, std::int64_t errorTask)
 {
-    Job* job = nullptr;
-    {
-        std::lock_guard lock(m_jobsMutex);
-        auto it = m_jobs.find(jobId);
-        if (it == m_jobs.end())
-            return;
-        job = it->second.get();
-    }
+    Job* const job = findJob(jobId);
+    if (!job)
+        return;
     bool finished = false;
     switch (job->kind) {
     case Job::Kind::Apply:
@@ -1045,16 +1034,18 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
     }
 }
 
-bool PoolEngine::deliverInts(int jobId, std::int64_t chunk, std::span<const std::int64_t> values)
+PoolEngine::Job* PoolEngine::findJob(int jobId)
 {
-    Job* job = nullptr;
-    {
-        std::lock_guard lock(m_jobsMutex);
-        auto it = m_jobs.find(jobId);
-        if (it == m_jobs.end())
-            return true; // nobody waits for it any more: done with
-        job = it->second.get();
-    }
+    std::lock_guard lock(m_jobsMutex);
+    auto it = m_jobs.find(jobId);
+    return it == m_jobs.end() ? nullptr : it->second.get();
+}
+
+bool PoolEngine::deliverInts(Job* job, int jobId, std::int64_t chunk,
+                             std::span<const std::int64_t> values)
+{
+    if (!job)
+        return true; // nobody waits for it any more: done with
     if (job->kind != Job::Kind::Map)
         return false;
     const auto first = std::size_t(chunk * job->chunksize);

@@ -190,9 +190,13 @@ private:
     // Takes (moves out) what it needs of `values`; the caller keeps the list's storage.
     void deliver(int jobId, std::int64_t chunk, Value::List& values, bool ok,
                  const RemoteError& error, std::int64_t errorTask);
+    // The registered job, or null. Valid while the caller holds the reader gate (only its
+    // holder unregisters jobs).
+    Job* findJob(int jobId);
     // A map's chunk that went well, its results ints (an int kernel's): written into the job's
-    // list without a Value list in between. False (nothing done) when the job is not a map.
-    bool deliverInts(int jobId, std::int64_t chunk, std::span<const std::int64_t> values);
+    // list (job: findJob(jobId), found by the caller) without a Value list in between. False
+    // (nothing done) when the job is not a map.
+    bool deliverInts(Job* job, int jobId, std::int64_t chunk, std::span<const std::int64_t> values);
     // A map's chunk is in: when it was the last, settles the job's result and unregisters it.
     void mapChunkDone(int jobId, Job& job);
     void breakPool(const RemoteError& error);
