@@ -580,8 +580,7 @@ void PoolEngine::resultLoop(std::promise<void>& started)
     try {
         std::lock_guard gate(m_gate->mutex);
         m_gate->resultThread = std::this_thread::get_id();
-        for (int i = 0; i < m_processes; ++i)
-            startWorker();
+        startWorkers(m_processes);
     } catch (...) {
         std::lock_guard gate(m_gate->mutex);
         terminateWorkers();
@@ -686,13 +685,37 @@ void PoolEngine::runDeferred()
         settleIt();
 }
 
-void PoolEngine::startWorker()
+void PoolEngine::startWorkers(int count)
+{
+    std::vector<std::unique_ptr<Worker>> prepared;
+    try {
+        for (int i = 0; i < count; ++i)
+            prepared.push_back(prepareWorker());
+        for (auto& w : prepared) {
+            launchWorker(*w);
+            m_workers.push_back(std::move(w));
+        }
+    } catch (...) {
+        for (auto& w : prepared) {
+            if (!w) // launched: the pool's now
+                continue;
+            for (int fd : {w->resultFd, w->resultWriteFd})
+                ::close(fd);
+        }
+        publishWorkers();
+        throw;
+    }
+    publishWorkers();
+}
+
+std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
 {
     auto w = std::make_unique<Worker>();
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0)
         sysFail("pipe2");
     w->resultFd = pipeFds[0];
+    w->resultWriteFd = pipeFds[1];
     // Read by whoever holds the reader gate, after a poll that may be stale by then.
     ::fcntl(w->resultFd, F_SETFL, O_NONBLOCK);
     try {
@@ -715,26 +738,30 @@ void PoolEngine::startWorker()
     opts.daemon = true;
     opts.passFds = {m_lifelineRead, pipeFds[1], w->slot.fd(), m_queue.fd()};
     opts.outputFd = m_options.outputFd;
-    w->process =
-        std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
-    // The worker is a Process like any other: it takes the next number of the process counter,
-    // and is named after it, as CPython renames Process-N to ForkPoolWorker-N.
-    w->number = std::stoi(w->process->identity());
-    w->name = std::string(poolWorkerPrefix(m_options.method)) + "-" + w->process->identity();
-    w->process->setName(w->name);
-    w->requestNs = monotonicNs();
     try {
-        w->process->start();
+        w->process =
+            std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
     } catch (...) {
         ::close(pipeFds[0]);
         ::close(pipeFds[1]);
         throw;
     }
-    ::close(pipeFds[1]); // the worker holds the only write end: its exit gives us EOF
-    w->slot.closeFd();
-    w->pid = w->process->pid().value_or(0);
-    m_workers.push_back(std::move(w));
-    publishWorkers();
+    // The worker is a Process like any other: it takes the next number of the process counter,
+    // and is named after it, as CPython renames Process-N to ForkPoolWorker-N.
+    w->number = std::stoi(w->process->identity());
+    w->name = std::string(poolWorkerPrefix(m_options.method)) + "-" + w->process->identity();
+    w->process->setName(w->name);
+    return w;
+}
+
+void PoolEngine::launchWorker(Worker& w)
+{
+    w.requestNs = monotonicNs();
+    w.process->start(); // on failure the caller closes the pipe
+    ::close(w.resultWriteFd); // the worker holds the only write end: its exit gives us EOF
+    w.resultWriteFd = -1;
+    w.slot.closeFd();
+    w.pid = w.process->pid().value_or(0);
 }
 
 void PoolEngine::publishWorkers()
@@ -750,8 +777,8 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
 {
     // The buffer is the engine's, not the stack's: a caller's thread reads here too (assist),
     // and its stack may be small.
-    std::uint8_t* buf = m_readBuffer.data();
-    const ssize_t n = ::read(w.resultFd, buf, m_readBuffer.size());
+    std::uint8_t* buf = m_readBuffer.get();
+    const ssize_t n = ::read(w.resultFd, buf, kReadBufferBytes);
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN)
             return;
@@ -1117,7 +1144,7 @@ void PoolEngine::handleExit(Worker& w)
                               {}});
     } else if (state != State::Terminate && !stopped && !broken) {
         try {
-            startWorker(); // a worker that died or retired is replaced (names count on)
+            startWorkers(1); // a worker that died or retired is replaced (names count on)
         } catch (const std::exception& e) {
             breakPool(RemoteError{
                 "OSError", std::string("could not start a replacement worker: ") + e.what(), {}});

@@ -110,6 +110,7 @@ private:
         std::string name;
         std::unique_ptr<Process> process;
         int resultFd = -1;
+        int resultWriteFd = -1; // the worker's end, until it has started
         WorkerSlotMapping slot;
         Bytes inbox; // bytes read but not yet parsed into frames
         bool ready = false;
@@ -171,7 +172,11 @@ private:
     static constexpr std::size_t kSendBatch = 64;
 
     void resultLoop(std::promise<void>& started);
-    void startWorker();
+    // Workers are made ready first (pipes, slots, the Process objects), then forked back to
+    // back: the parent writes fewer pages between forks (each a copy-on-write fault then).
+    void startWorkers(int count);
+    std::unique_ptr<Worker> prepareWorker();
+    void launchWorker(Worker& worker);
     void readWorker(Worker& worker, bool& eof);
     // Takes the report's values; receivedNs: when the bytes holding it were read (recording).
     void handleReport(Worker& worker, WorkerReport& report, std::int64_t receivedNs);
@@ -250,7 +255,11 @@ private:
     WorkerReport m_report;                         // reused for every report
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
     std::vector<pollfd> m_assistFds;
-    Bytes m_readBuffer = Bytes(65536); // what one read() of a result pipe brings
+    // What one read() of a result pipe brings. Not zeroed: pages that no read reaches are
+    // never touched (a page fault each, and an idle pool reads a few bytes).
+    static constexpr std::size_t kReadBufferBytes = 65536;
+    std::unique_ptr<std::uint8_t[]> m_readBuffer =
+        std::make_unique_for_overwrite<std::uint8_t[]>(kReadBufferBytes);
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 
