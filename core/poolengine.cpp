@@ -718,6 +718,11 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     w->resultWriteFd = pipeFds[1];
     // Read by whoever holds the reader gate, after a poll that may be stale by then.
     ::fcntl(w->resultFd, F_SETFL, O_NONBLOCK);
+    // Room for a whole report of a big chunk (12,500 results and end times are about 200 KB):
+    // with the default 64 KiB the worker blocks several times a report, and the parent reads
+    // it in pieces. Up to /proc/sys/fs/pipe-max-size (1 MiB by default) for anyone; when refused
+    // (the user's pipe pages are used up), the default size stays, which only costs time.
+    ::fcntl(w->resultFd, F_SETPIPE_SZ, kResultPipeBytes);
     try {
         w->slot = WorkerSlotMapping::create();
     } catch (const std::exception& e) {
@@ -757,7 +762,7 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
 void PoolEngine::launchWorker(Worker& w)
 {
     w.requestNs = monotonicNs();
-    w.process->start(); // on failure the caller closes the pipe
+    w.process->start();       // on failure the caller closes the pipe
     ::close(w.resultWriteFd); // the worker holds the only write end: its exit gives us EOF
     w.resultWriteFd = -1;
     w.slot.closeFd();

@@ -257,7 +257,8 @@ private:
     std::vector<pollfd> m_assistFds;
     // What one read() of a result pipe brings. Not zeroed: pages that no read reaches are
     // never touched (a page fault each, and an idle pool reads a few bytes).
-    static constexpr std::size_t kReadBufferBytes = 65536;
+    static constexpr int kResultPipeBytes = 1 << 20;
+    static constexpr std::size_t kReadBufferBytes = kResultPipeBytes;
     std::unique_ptr<std::uint8_t[]> m_readBuffer =
         std::make_unique_for_overwrite<std::uint8_t[]>(kReadBufferBytes);
     mutable std::mutex m_infoMutex;
