@@ -71,7 +71,7 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
     }
     int lifeline[2];
     if (::pipe2(lifeline, O_CLOEXEC) != 0)
-        sysFail("pipe2");
+        sysFail("lifeline pipe: pipe2");
     m_lifelineRead = lifeline[0];
     m_lifelineWrite = lifeline[1];
     m_resultWake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -713,7 +713,7 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     auto w = std::make_unique<Worker>();
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0)
-        sysFail("pipe2");
+        sysFail("result pipe: pipe2");
     w->resultFd = pipeFds[0];
     w->resultWriteFd = pipeFds[1];
     // Read by whoever holds the reader gate, after a poll that may be stale by then.

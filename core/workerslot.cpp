@@ -16,8 +16,7 @@ WorkerSlot* mapSlot(int fd)
 {
     void* p = ::mmap(nullptr, kSlotBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
-        throw std::runtime_error(std::string("mmap of a worker slot failed: ") +
-                                 std::strerror(errno));
+        throw std::runtime_error(std::string("worker slot: mmap: ") + std::strerror(errno));
     return static_cast<WorkerSlot*>(p);
 }
 } // namespace
@@ -26,11 +25,11 @@ WorkerSlotMapping WorkerSlotMapping::create()
 {
     const int fd = ::memfd_create("poolscope-slot", MFD_CLOEXEC);
     if (fd < 0)
-        throw std::runtime_error(std::string("memfd_create failed: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("worker slot: memfd_create: ") + std::strerror(errno));
     if (::ftruncate(fd, kSlotBytes) != 0) {
         const int err = errno;
         ::close(fd);
-        throw std::runtime_error(std::string("ftruncate failed: ") + std::strerror(err));
+        throw std::runtime_error(std::string("worker slot: ftruncate: ") + std::strerror(err));
     }
     WorkerSlotMapping m;
     m.m_fd = fd;

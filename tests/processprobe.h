@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
 #include <dirent.h>
 #include <fstream>
 #include <sstream>
@@ -20,6 +22,41 @@ inline int openFdCount()
         closedir(d);
     }
     return n - 1; // the descriptor of the directory listing itself
+}
+
+// The descriptors open, in order (without the one that lists them).
+inline std::vector<int> openFds()
+{
+    std::vector<int> fds;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        const int own = dirfd(d);
+        while (dirent* e = readdir(d)) {
+            if (e->d_name[0] == '.')
+                continue;
+            const int fd = std::atoi(e->d_name);
+            if (fd != own)
+                fds.push_back(fd);
+        }
+        closedir(d);
+    }
+    std::sort(fds.begin(), fds.end());
+    return fds;
+}
+
+// An RLIMIT_NOFILE under which exactly `room` more descriptors can be opened now (a new
+// descriptor takes the lowest free number, and fails with EMFILE at the limit).
+inline int fdLimitLeaving(int room)
+{
+    const std::vector<int> open = openFds();
+    int limit = 0;
+    std::size_t below = 0; // open descriptors below limit
+    while (true) {
+        while (below < open.size() && open[below] < limit)
+            ++below;
+        if (limit - int(below) == room)
+            return limit;
+        ++limit;
+    }
 }
 
 struct ProcInfo

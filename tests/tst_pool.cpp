@@ -5,6 +5,7 @@
 #include "hygiene.h"
 #include "pool.h"
 #include "poolerror.h"
+#include "processerror.h"
 #include "taskerror.h"
 
 #include <QTest>
@@ -13,6 +14,7 @@
 #include <bit>
 #include <map>
 #include <set>
+#include <sys/resource.h>
 #include <thread>
 
 using namespace poolscope;
@@ -950,6 +952,47 @@ private slots:
                  "RuntimeError: bad init");
         pool.close();
         pool.join();
+    }
+
+    // Out of descriptors at each step of a pool's start in turn (RLIMIT_NOFILE a few above
+    // what is open): the pool either starts and works, or its constructor raises OSError, and
+    // either way no descriptor and no process is left behind (cleanup() checks).
+    void startFailureLeavesNothingBehind_data() { addMethods(); }
+    void startFailureLeavesNothingBehind()
+    {
+        QFETCH(StartMethod, method);
+        rlimit saved{};
+        QCOMPARE(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+        QStringList outcomes;
+        int refused = 0;
+        int started = 0;
+        for (int room = 0; room <= 24; ++room) {
+            rlimit low = saved;
+            low.rlim_cur = rlim_t(probe::fdLimitLeaving(room));
+            QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+            QString outcome;
+            try {
+                Pool pool(options(method, 3));
+                ::setrlimit(RLIMIT_NOFILE, &saved);
+                outcome = pool.map("square", {1, 2, 3}) == Value::List{1, 4, 9} ? "started"
+                                                                                : "wrong result";
+                pool.close();
+                pool.join();
+            } catch (const PoolError& e) {
+                outcome = QString::fromStdString(e.type() + ": " + e.error().message);
+            } catch (const ProcessError& e) {
+                outcome = QString::fromStdString(e.type() + ": " + e.what());
+            }
+            ::setrlimit(RLIMIT_NOFILE, &saved);
+            outcomes << QString("%1: %2").arg(room).arg(outcome);
+            if (outcome == "started")
+                ++started;
+            else if (outcome.startsWith("OSError: ") && outcome.endsWith(": Too many open files"))
+                ++refused; // the message names the call that failed, and why
+            else
+                QFAIL(qPrintable(outcomes.join("\n")));
+        }
+        QVERIFY2(refused > 0 && started > 0, qPrintable(outcomes.join("\n")));
     }
 
     // A worker program that exits at once (here: /bin/false) must not hang the pool or leave
