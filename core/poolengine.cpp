@@ -252,9 +252,9 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
         p.first = first;
         p.last = end - 1;
         batch.push_back(std::move(p));
-        // The first chunk goes out alone, so that a sleeping worker wakes up (tens of
-        // microseconds) while the caller encodes the rest.
-        if (c == 0 || std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
+        // The first chunk for each worker goes out alone, so that the sleeping workers wake up
+        // (tens of microseconds) while the caller encodes the rest.
+        if (c < m_processes || std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
             std::size_t sent = 0;
             {
                 std::lock_guard lock(m_feedMutex);
