@@ -1,5 +1,6 @@
 #include "eventlog.h"
 
+#include "packedspan.h"
 #include "segmentedarray.h"
 
 #include <algorithm>
@@ -21,10 +22,8 @@ struct EventLog::Record
     static constexpr std::uint8_t kInlineInputs = 4;
     static constexpr std::uint8_t kTaken = 8;
     static constexpr std::uint8_t kReceived = 16;
-    // A span in the words array (kPacked) rather than in cells; results / inputs of two words.
-    static constexpr std::uint8_t kPacked = 1;
-    static constexpr std::uint8_t kWideResults = 2;
-    static constexpr std::uint8_t kWideInputs = 4;
+    // A span in the words array (PackedSpan::kPacked, with the forms of its columns) rather
+    // than in cells.
     std::uint64_t first; // logical index of the record's (first) event
     std::int64_t tNs;
     std::int64_t task;
@@ -52,7 +51,7 @@ struct EventLog::Record
     bool ok;
     Value::Kind valueKind;
     std::uint8_t flags;
-    std::uint8_t packing;  // a span's: kPacked, kWideResults, kWideInputs
+    std::uint8_t packing;  // a span's: PackedSpan's flags
     Value::Kind inputKind; // a packed span's inline inputs
 
     std::uint64_t count() const
@@ -93,11 +92,8 @@ struct EventLog::Cell
     Value::Kind inputKind;
 };
 
-// A packed span: n tasks as 32-bit words from index b: n end times (ns after the span's first
-// start), then n results, then n inputs (kInlineInputs), a result or input one word (an int32,
-// sign-extended; a bool; None) or two (kWide: low word first). All results of a packed span are
-// of one kind, as are its inputs: a map's usually are. 16 bytes a task for ints that fit 32 bits
-// with 64-bit results (squares), where a Cell is 32: recording memory is what recording costs.
+// A packed span: n tasks in 32-bit words from index b, laid out by PackedSpan (2 bytes a task
+// for the end of a short task, 4 for a square of a range, none for an input of a range).
 struct EventLog::Storage
 {
     static_assert(std::is_trivially_copyable_v<Record>);
@@ -107,7 +103,7 @@ struct EventLog::Storage
     SegmentedArray<Record> records;
     SegmentedArray<Value> side;     // out-of-line values and texts
     SegmentedArray<Cell, 16> cells; // 65,536 cells: 2 MiB segments (huge pages after the first)
-    SegmentedArray<std::uint32_t, 19> words; // packed spans: 2 MiB segments too
+    PackedSpan::Words words; // packed spans: 2 MiB segments too
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
     const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
@@ -118,86 +114,12 @@ namespace {
 
 std::int64_t scalarBits(const Value& v)
 {
-    switch (v.kind()) {
-    case Value::Kind::Bool:
-        return v.asBool() ? 1 : 0;
-    case Value::Kind::Int:
-        return v.asInt();
-    case Value::Kind::Float:
-        return std::bit_cast<std::int64_t>(v.asFloat());
-    default:
-        return 0;
-    }
+    return PackedSpan::scalarBits(v);
 }
 
 Value scalarValue(Value::Kind kind, std::int64_t bits)
 {
-    switch (kind) {
-    case Value::Kind::Bool:
-        return Value(bits != 0);
-    case Value::Kind::Int:
-        return Value(static_cast<long long>(bits));
-    case Value::Kind::Float:
-        return Value(std::bit_cast<double>(bits));
-    default:
-        return Value();
-    }
-}
-
-// A column of a packed span: whether its values are all of one kind, and whether they take
-// two words each (a float, or an int outside int32).
-struct Column
-{
-    bool uniform = true;
-    bool wide = false;
-    Value::Kind kind = Value::Kind::None;
-};
-
-Column classify(const Value* values, std::size_t n)
-{
-    Column c;
-    c.kind = values[0].kind();
-    if (!std::all_of(values, values + n, [&](const Value& v) { return v.kind() == c.kind; })) {
-        c.uniform = false;
-    } else if (c.kind == Value::Kind::Float) {
-        c.wide = true;
-    } else if (c.kind == Value::Kind::Int) {
-        c.wide = std::any_of(values, values + n, [](const Value& v) {
-            return v.asInt() != std::int64_t(std::int32_t(v.asInt()));
-        });
-    }
-    return c;
-}
-
-// n values into the words, one word each (bits(k) as an int32) or two (low word first).
-template <class Words, class Bits>
-void putWords(Words& words, std::size_t n, bool wide, const Bits& bits)
-{
-    if (wide) {
-        words.emplaceRun(2 * n, [&](std::size_t k) {
-            const auto b = std::uint64_t(bits(k / 2));
-            return std::uint32_t(k % 2 ? b >> 32 : b);
-        });
-    } else {
-        words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(bits(k)); });
-    }
-}
-
-Column classifyInts(const std::int64_t* values, std::size_t n)
-{
-    Column c;
-    c.kind = Value::Kind::Int;
-    const auto [lo, hi] = std::minmax_element(values, values + n);
-    c.wide = *lo < std::numeric_limits<std::int32_t>::min() ||
-             *hi > std::numeric_limits<std::int32_t>::max();
-    return c;
-}
-
-template <class Words> std::int64_t readColumn(const Words& words, std::size_t index, bool wide)
-{
-    if (!wide)
-        return std::int64_t(std::int32_t(words[index]));
-    return std::int64_t(std::uint64_t(words[index]) | (std::uint64_t(words[index + 1]) << 32));
+    return PackedSpan::scalarValue(kind, bits);
 }
 
 } // namespace
@@ -313,8 +235,10 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     const std::int64_t* ends = span.endNs.data();
     const Value* in = inlineInputs ? inputs->data() + span.firstTask : nullptr;
     const std::int64_t* ints = span.intResults.data();
-    const Column resultColumn = intResults ? classifyInts(ints, n) : classify(results, n);
-    const Column inputColumn = in ? classify(in, n) : Column{};
+    const PackedSpan::Column resultColumn =
+        intResults ? PackedSpan::classifyInts(span.intResults) : PackedSpan::classify(span.results);
+    const PackedSpan::Column inputColumn =
+        in ? PackedSpan::classify({in, n}) : PackedSpan::Column{};
     const bool packable =
         resultColumn.uniform && inputColumn.uniform &&
         std::all_of(ends, ends + n, [first = span.firstStartNs](std::int64_t end) {
@@ -322,20 +246,11 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         });
     if (packable) {
         r.b = std::int64_t(s.words.pending());
-        r.packing = Record::kPacked | (resultColumn.wide ? Record::kWideResults : 0) |
-                    (inputColumn.wide ? Record::kWideInputs : 0);
+        r.packing = PackedSpan::append(s.words, span.firstStartNs, span.endNs, resultColumn,
+                                       span.results, span.intResults, inputColumn,
+                                       in ? std::span<const Value>(in, n) : std::span<const Value>());
         r.valueKind = resultColumn.kind;
         r.inputKind = inputColumn.kind;
-        s.words.emplaceRun(
-            n, [&](std::size_t k) { return std::uint32_t(ends[k] - span.firstStartNs); });
-        if (intResults)
-            putWords(s.words, n, resultColumn.wide, [&](std::size_t k) { return ints[k]; });
-        else
-            putWords(s.words, n, resultColumn.wide,
-                     [&](std::size_t k) { return scalarBits(results[k]); });
-        if (in)
-            putWords(s.words, n, inputColumn.wide,
-                     [&](std::size_t k) { return scalarBits(in[k]); });
     } else {
         const auto resultBits = [&](std::size_t k) {
             return intResults ? ints[k] : scalarBits(results[k]);
@@ -444,12 +359,12 @@ std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
         return r.receivedNs;
     const std::uint64_t pos = part.pos;
     const std::uint64_t k = pos / 2;
-    if (r.packing & Record::kPacked) {
+    if (r.packing & PackedSpan::kPacked) {
+        const PackedSpan packed(std::size_t(r.b), std::size_t(r.a), r.packing);
         const auto& words = m_storage->words;
-        const std::size_t base = std::size_t(r.b);
         if (pos % 2)
-            return r.tNs + std::int64_t(words[base + k]);
-        return k == 0 ? r.tNs : r.tNs + std::int64_t(words[base + k - 1]);
+            return r.tNs + packed.endOffset(words, k);
+        return k == 0 ? r.tNs : r.tNs + packed.endOffset(words, k - 1);
     }
     const auto& cells = m_storage->cells;
     if (pos % 2) // TaskFinished
@@ -480,28 +395,22 @@ Event EventLog::at(std::size_t index) const
         e.task = r.task + std::int64_t(k);
         if (finished && std::int64_t(k) >= r.groupFrom && k < r.groupEnd)
             e.a = r.groupSize;
-        if (r.packing & Record::kPacked) {
-            const std::size_t n = std::size_t(r.a);
-            const bool wideResults = r.packing & Record::kWideResults;
-            const std::size_t results = std::size_t(r.b) + n;
-            const std::size_t inputs = results + n * (wideResults ? 2 : 1);
+        if (r.packing & PackedSpan::kPacked) {
+            const PackedSpan packed(std::size_t(r.b), std::size_t(r.a), r.packing);
             const auto& words = m_storage->words;
             if (finished) {
-                const std::size_t at = results + k * (wideResults ? 2 : 1);
-                e.value = scalarValue(r.valueKind, readColumn(words, at, wideResults));
+                e.value = scalarValue(r.valueKind, packed.resultBits(words, k));
                 return e;
             }
             if (r.flags & Record::kInlineInputs) {
-                const bool wide = r.packing & Record::kWideInputs;
-                const std::size_t at = inputs + k * (wide ? 2 : 1);
-                e.value = scalarValue(r.inputKind, readColumn(words, at, wide));
+                e.value = scalarValue(r.inputKind, packed.inputBits(words, k));
                 return e;
             }
         }
-        if (finished && !(r.packing & Record::kPacked)) {
+        if (finished && !(r.packing & PackedSpan::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = scalarValue(c.kind, c.bits);
-        } else if ((r.flags & Record::kInlineInputs) && !(r.packing & Record::kPacked)) {
+        } else if ((r.flags & Record::kInlineInputs) && !(r.packing & PackedSpan::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = scalarValue(c.inputKind, c.inputBits);
         } else if (r.value >= 0) {
@@ -555,6 +464,14 @@ EventKind EventLog::kindAt(std::size_t index) const
 std::int64_t EventLog::startNs() const
 {
     return size() ? timeAt(0) : 0;
+}
+
+std::size_t EventLog::storageBytes() const
+{
+    const Storage& s = *m_storage;
+    return s.records.size() * sizeof(Record) + s.cells.size() * sizeof(Cell) +
+           s.words.size() * sizeof(std::uint32_t) + s.side.size() * sizeof(Value) +
+           s.inputs.size() * sizeof(std::shared_ptr<const std::vector<Value>>);
 }
 
 } // namespace poolscope

@@ -25,10 +25,10 @@ namespace poolscope {
 // run plus per task its end time, scalar result and, when it is a scalar, its input (its start
 // is the previous task's end; other inputs stay in the job's shared input list, which the log
 // then keeps). Packed where the span allows it (results of one kind, inputs of one kind, ends
-// within 4.3 s of its start): 4 bytes for the end and 4 or 8 for a result or an input, so 16
-// bytes a task for squares of small ints; else 32. Read back as the same TaskStarted /
-// TaskFinished events, between the chunk's ChunkTaken and ChunkResult when the span carries
-// them (a whole report of a chunk is then one record). The storage is not inherited by fork
+// within 4.3 s of its start; see PackedSpan): about 6 bytes a task for the squares of a range
+// (2 for the end of a short task, 4 for the square, none for the input); else 32. Read back
+// as the same TaskStarted / TaskFinished events, between the chunk's ChunkTaken and ChunkResult
+// when the span carries them (a whole report of a chunk is then one record). The storage is not inherited by fork
 // children (MADV_DONTFORK): a child never reads the log.
 class EventLog
 {
@@ -97,6 +97,10 @@ public:
 
     // The run's time origin: the timestamp of the first event (0 while empty).
     std::int64_t startNs() const;
+
+    // The bytes of the log's own arrays in use (records, task cells, packed words, side values;
+    // not what a side value or a kept input list points to): what recording a run costs.
+    std::size_t storageBytes() const;
 
     static constexpr std::size_t kSegmentSize = std::size_t(1) << 13; // events per segment
 

@@ -381,6 +381,65 @@ private slots:
             << std::vector<std::int64_t>{1000, 1000 + u32max + 1} << ints({1, 2}) << ints({1, 2});
         QTest::newRow("an end before the start (cells)")
             << std::vector<std::int64_t>{999, 1500} << ints({1, 2}) << ints({1, 2});
+
+        // Long spans, in PackedSpan's compact forms and out of them (blocks of 256 tasks).
+        const auto generate = [](std::size_t n, const auto& f) {
+            std::vector<std::int64_t> out;
+            for (std::size_t k = 0; k < n; ++k)
+                out.push_back(f(std::int64_t(k)));
+            return out;
+        };
+        const auto asInts = [](const std::vector<std::int64_t>& v) {
+            Value::List out;
+            for (auto x : v)
+                out.emplace_back(static_cast<long long>(x));
+            return out;
+        };
+        const auto shortEnds = generate(700, [](std::int64_t k) { return 1009 + 9 * k + k % 7; });
+        QTest::newRow("700 squares of a range (u16 ends, block results, step inputs)")
+            << shortEnds
+            << asInts(generate(700, [](std::int64_t k) { return (46000 + k) * (46000 + k); }))
+            << asInts(generate(700, [](std::int64_t k) { return 46000 + k; }));
+        QTest::newRow("257 tasks, odd and one past a block")
+            << generate(257, [](std::int64_t k) { return 1001 + k; })
+            << asInts(generate(257, [](std::int64_t k) { return -k * 5; }))
+            << asInts(generate(257, [](std::int64_t k) { return 3 * k; }));
+        QTest::newRow("a block's ends over 65,535 ns apart (u32 ends)")
+            << generate(300, [](std::int64_t k) { return 1300 + 300 * k; })
+            << asInts(generate(300, [](std::int64_t k) { return k; }))
+            << asInts(generate(300, [](std::int64_t k) { return k; }));
+        QTest::newRow("an end before its block's first (u32 ends)")
+            << generate(300, [](std::int64_t k) { return k == 1 ? 1001 : 1100 + k; })
+            << asInts(generate(300, [](std::int64_t k) { return k; })) << Value::List{};
+        QTest::newRow("results too far apart for a block (two words each)")
+            << shortEnds
+            << asInts(generate(700,
+                               [](std::int64_t k) {
+                                   return k % 2 ? std::numeric_limits<std::int64_t>::max() - k
+                                                : std::numeric_limits<std::int64_t>::min() + k;
+                               }))
+            << asInts(generate(700, [](std::int64_t k) { return k * k; }));
+        QTest::newRow("wide results within a block of each other, wrapping")
+            << generate(6, [](std::int64_t k) { return 1001 + k; })
+            << asInts({std::numeric_limits<std::int64_t>::max(),
+                       std::numeric_limits<std::int64_t>::min(),
+                       std::numeric_limits<std::int64_t>::max() - 5, i32max + 1, i32max + 2,
+                       std::numeric_limits<std::int64_t>::min() + 2})
+            << Value::List{};
+        QTest::newRow("inputs stepping down through the int64 range, wrapping")
+            << generate(6, [](std::int64_t k) { return 1001 + k; }) << ints({1, 2, 3, 4, 5, 6})
+            << ints({std::numeric_limits<std::int64_t>::min(),
+                     std::numeric_limits<std::int64_t>::max(),
+                     std::numeric_limits<std::int64_t>::max() - 1,
+                     std::numeric_limits<std::int64_t>::max() - 2,
+                     std::numeric_limits<std::int64_t>::max() - 3,
+                     std::numeric_limits<std::int64_t>::max() - 4});
+        QTest::newRow("inputs one off a run (one word each)")
+            << generate(6, [](std::int64_t k) { return 1001 + k; }) << ints({1, 2, 3, 4, 5, 6})
+            << ints({0, 1, 2, 3, 4, 6});
+        QTest::newRow("bools of a long span")
+            << shortEnds << Value::List(700, Value(true))
+            << asInts(generate(700, [](std::int64_t k) { return 10'000'019 + 2 * k; }));
     }
 
     void spansReadBackExactly()
@@ -440,6 +499,56 @@ private slots:
                 QCOMPARE(e.value, inputs.empty() ? Value() : inputs[k]);
             }
         }
+    }
+
+    // What recording costs, in bytes a task: a chunk of 12,500 squares of a range, ending
+    // nanoseconds apart, packs to about 6 (a u16 end, an int32 after its block's first square,
+    // no input: the inputs are a run); the forms a span cannot take cost what they cost.
+    void packedSpanSizes_data()
+    {
+        QTest::addColumn<bool>("shortTasks");     // ends within 65,535 ns of their block's first
+        QTest::addColumn<bool>("rangeInputs");    // else shuffled
+        QTest::addColumn<bool>("mixedResults");   // an int and a float: cells
+        QTest::addColumn<double>("bytesPerTask"); // at most, and more than this minus 0.2
+        QTest::newRow("squares of a range") << true << true << false << 6.1;
+        QTest::newRow("inputs not a run") << true << false << false << 10.1;
+        QTest::newRow("long tasks") << false << true << false << 8.1;
+        QTest::newRow("mixed results (cells)") << true << true << true << 32.1;
+    }
+    void packedSpanSizes()
+    {
+        QFETCH(bool, shortTasks);
+        QFETCH(bool, rangeInputs);
+        QFETCH(bool, mixedResults);
+        QFETCH(double, bytesPerTask);
+        const std::size_t n = 12'500;
+        auto inputs = std::make_shared<Value::List>();
+        std::vector<std::int64_t> ends;
+        Value::List results;
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto x = std::int64_t(rangeInputs ? 50'000 + k : (k * 7919) % n);
+            inputs->emplace_back(static_cast<long long>(x));
+            results.emplace_back(static_cast<long long>(x * x));
+            ends.push_back(1'000 + std::int64_t(k + 1) * (shortTasks ? 9 : 1'000));
+        }
+        if (mixedResults)
+            results[7] = Value(1.5);
+        EventLog log;
+        EventLog::TaskSpan span;
+        span.firstTask = 0;
+        span.firstStartNs = 1'000;
+        span.endNs = ends;
+        span.results = results;
+        span.inputs = inputs;
+        {
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        const double perTask = double(log.storageBytes()) / double(n);
+        QVERIFY2(perTask <= bytesPerTask && perTask > bytesPerTask - 0.2,
+                 qPrintable(QString::number(perTask)));
+        QCOMPARE(log.at(2 * n - 1).value, results.back()); // and reads back
+        QCOMPARE(log.at(2 * n - 2).value, inputs->back());
     }
 
     // Int results (an int kernel's) given as ints read back exactly as the same results given

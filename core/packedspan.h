@@ -1,0 +1,76 @@
+#pragma once
+
+#include "segmentedarray.h"
+#include "value.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace poolscope {
+
+// A task span of the event log in its packed form: 32-bit words, column by column (end times,
+// then results, then inputs when the span keeps them inline), each column in the most compact
+// of its forms that holds its values exactly:
+//  - end times: per task a u32 offset from the span's first start; or (kNarrowEnds) per block of
+//    kBlock tasks the u32 offset of the block's first end, and per task a u16 after it: 2 bytes a
+//    task where a block's tasks end within 65.5 us of each other (short tasks do);
+//  - results: per task one word (an int32, a bool, None) or two (kWideResults: an int64, a
+//    float's bits); or (kBlockResults, ints only) per block its first value as two words, and
+//    per task an int32 after it, where a block's values are that close (squares of a range);
+//  - inputs: as results, one word or two (kWideInputs); or (kStepInputs) an arithmetic run of
+//    ints, its first value and its step, four words for the whole span: a map over a range.
+// A column's values are all of one kind (Column::uniform), else the span is not packed.
+// Differences and steps wrap (two's complement), so that any int64 reads back exactly.
+class PackedSpan
+{
+public:
+    using Words = SegmentedArray<std::uint32_t, 19>; // 2 MiB segments (huge pages after the first)
+
+    static constexpr std::uint8_t kPacked = 1;
+    static constexpr std::uint8_t kWideResults = 2;
+    static constexpr std::uint8_t kWideInputs = 4;
+    static constexpr std::uint8_t kStepInputs = 8;
+    static constexpr std::uint8_t kNarrowEnds = 16;
+    static constexpr std::uint8_t kBlockResults = 32;
+    static constexpr std::size_t kBlock = 256;
+
+    // What a column holds: one kind throughout or not, and whether a value needs two words.
+    struct Column
+    {
+        bool uniform = true;
+        bool wide = false;
+        Value::Kind kind = Value::Kind::None;
+    };
+    static Column classify(std::span<const Value> values); // scalars
+    static Column classifyInts(std::span<const std::int64_t> values);
+
+    // None, bool, int or float as 64 bits (a float's bit pattern), and back.
+    static std::int64_t scalarBits(const Value& value);
+    static Value scalarValue(Value::Kind kind, std::int64_t bits);
+
+    // Appends a span of ends.size() tasks (ends >= start, within 2^32 ns of it) and returns its
+    // packing flags. Results come as Values or as ints (intResults non-empty); inputs may be
+    // empty (the span keeps none inline). The columns must be uniform.
+    static std::uint8_t append(Words& words, std::int64_t start, std::span<const std::int64_t> ends,
+                               const Column& resultColumn, std::span<const Value> results,
+                               std::span<const std::int64_t> intResults, const Column& inputColumn,
+                               std::span<const Value> inputs);
+
+    // The span of n tasks written at word `base` with `packing`.
+    PackedSpan(std::size_t base, std::size_t n, std::uint8_t packing);
+    std::int64_t endOffset(const Words& words, std::size_t k) const; // ns after the start
+    std::int64_t resultBits(const Words& words, std::size_t k) const;
+    std::int64_t inputBits(const Words& words, std::size_t k) const;
+
+private:
+    static std::int64_t readWide(const Words& words, std::size_t at);
+
+    std::uint8_t m_packing;
+    std::size_t m_blocks;
+    std::size_t m_ends; // first word of each column
+    std::size_t m_results;
+    std::size_t m_inputs;
+};
+
+} // namespace poolscope
