@@ -320,9 +320,11 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
     result->setSpinWait(job->chunkCount == 1);
     if (job->chunkCount == 1)
         result->setSpinAssist(spinAssist());
-    job->values.resize(n);
+    job->values = std::make_shared<ResultList>(n);
     job->result = result;
+    const std::shared_ptr<ResultList> values = job->values;
     submitJob(std::move(job));
+    values->get(); // here, unless the first report came first
     return result;
 }
 
@@ -1038,8 +1040,9 @@ void PoolEngine::deliver(int jobId, std::int64_t chunk, Value::List& values, boo
     case Job::Kind::Map: {
         if (ok) {
             const auto first = std::size_t(chunk * job->chunksize);
-            for (std::size_t i = 0; i < values.size() && first + i < job->values.size(); ++i)
-                job->values[first + i] = std::move(values[i]);
+            Value::List& list = job->values->get();
+            for (std::size_t i = 0; i < values.size() && first + i < list.size(); ++i)
+                list[first + i] = std::move(values[i]);
         } else if (!job->firstError) {
             job->firstError = error; // the first failure to arrive, not the lowest index
         }
@@ -1081,9 +1084,9 @@ bool PoolEngine::deliverInts(Job* job, int jobId, std::int64_t chunk,
     if (job->kind != Job::Kind::Map)
         return false;
     const auto first = std::size_t(chunk * job->chunksize);
-    const std::size_t n =
-        std::min(values.size(), job->values.size() - std::min(first, job->values.size()));
-    Value* out = job->values.data() + first;
+    Value::List& list = job->values->get();
+    const std::size_t n = std::min(values.size(), list.size() - std::min(first, list.size()));
+    Value* out = list.data() + first;
     for (std::size_t i = 0; i < n; ++i)
         out[i] = Value(static_cast<long long>(values[i]));
     mapChunkDone(jobId, *job);
@@ -1098,7 +1101,8 @@ void PoolEngine::mapChunkDone(int jobId, Job& job)
         settle(job.result,
                [result = job.result, failure = *job.firstError] { result->fail(failure); });
     } else {
-        settle(job.result, [result = job.result, list = Value(std::move(job.values))]() mutable {
+        settle(job.result, [result = job.result,
+                            list = Value(std::move(job.values->get()))]() mutable {
             result->complete(std::move(list)); // moved along, never copied
         });
     }

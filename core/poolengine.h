@@ -68,6 +68,32 @@ private:
         Terminate
     };
 
+    // A map's result list, made (n Nones: fresh memory, 1.6 MB for 100,000 items) once, by
+    // whoever needs it first: the caller once its chunks have gone out, so that the workers
+    // start meanwhile, or the reader of the first report, which then waits for the caller's.
+    class ResultList
+    {
+    public:
+        explicit ResultList(std::size_t size) : m_size(size) {}
+        Value::List& get()
+        {
+            if (!m_ready.load(std::memory_order_acquire)) {
+                std::lock_guard lock(m_mutex);
+                if (!m_ready.load(std::memory_order_relaxed)) {
+                    m_list.resize(m_size);
+                    m_ready.store(true, std::memory_order_release);
+                }
+            }
+            return m_list;
+        }
+
+    private:
+        const std::size_t m_size;
+        std::mutex m_mutex;
+        std::atomic<bool> m_ready{false};
+        Value::List m_list;
+    };
+
     struct Job
     {
         enum class Kind
@@ -90,7 +116,7 @@ private:
         std::int64_t chunksDone = 0;
         std::shared_ptr<AsyncResult> result;
         std::shared_ptr<ImapIterator> iterator;
-        Value::List values;                    // map: filled slice by slice
+        std::shared_ptr<ResultList> values;    // map: filled slice by slice
         std::optional<RemoteError> firstError; // map: the first failure to arrive
     };
 
