@@ -209,8 +209,7 @@ private:
             const std::int64_t now = m_clock.read();
             const std::int64_t groupStart = start;
             const auto tasks = std::int64_t(inGroup);
-            for (std::int64_t j = 1; j <= tasks; ++j)
-                report.ends.push_back(groupStart + (now - groupStart) * j / tasks);
+            TaskClock::splitEvenly(groupStart, std::max(now, groupStart), tasks, report.ends);
             if (inGroup > 1)
                 report.groupEnd = std::int32_t(report.ends.size());
             const std::int64_t each =

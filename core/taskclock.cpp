@@ -142,4 +142,25 @@ std::int64_t TaskClock::estimateNs(std::int64_t reading) const
     return m_anchorNs + std::int64_t(double(reading - m_anchorTicks) * m_nsPerTick);
 }
 
+void TaskClock::splitEvenly(std::int64_t from, std::int64_t to, std::int64_t parts,
+                            std::vector<std::int64_t>& out)
+{
+    // (to - from) * j / parts == j * q + (j * r) / parts, with q and r the quotient and the
+    // remainder of (to - from) / parts: the second term is carried along, as in Bresenham's.
+    const std::int64_t span = to - from;
+    const std::int64_t q = span / parts;
+    const std::int64_t r = span % parts;
+    std::int64_t at = from;
+    std::int64_t carry = 0;
+    for (std::int64_t j = 1; j <= parts; ++j) {
+        at += q;
+        carry += r;
+        if (carry >= parts) {
+            carry -= parts;
+            ++at;
+        }
+        out.push_back(at);
+    }
+}
+
 } // namespace poolscope

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace poolscope {
 
@@ -39,6 +40,12 @@ public:
     // An estimate (ns) of a reading of the current stretch, at the rate learnt so far: for
     // decisions (is this task slow?) and for the live status slot.
     std::int64_t estimateNs(std::int64_t reading) const;
+
+    // Appends the ends of `parts` equal shares of [from, to]: from + (to - from) * j / parts for
+    // j = 1..parts (rounded down, as that expression is), without a division per share: the
+    // tasks of a timing group share its time evenly. parts >= 1, to >= from.
+    static void splitEvenly(std::int64_t from, std::int64_t to, std::int64_t parts,
+                            std::vector<std::int64_t>& out);
 
 private:
     void readPair(std::int64_t& ns, std::int64_t& ticks) const;

@@ -94,6 +94,38 @@ private slots:
 
     // After convert() a new stretch has started: its anchor reading is what the next task's
     // start is measured from, and an empty conversion is harmless.
+    // A timing group's tasks share its time as from + (to - from) * j / parts would give,
+    // without its division per task.
+    void splitEvenlyIsTheSharesFormula_data()
+    {
+        QTest::addColumn<std::int64_t>("from");
+        QTest::addColumn<std::int64_t>("to");
+        QTest::addColumn<std::int64_t>("parts");
+        QTest::newRow("one part") << std::int64_t(5) << std::int64_t(17) << std::int64_t(1);
+        QTest::newRow("no time") << std::int64_t(100) << std::int64_t(100) << std::int64_t(8);
+        QTest::newRow("less time than parts")
+            << std::int64_t(0) << std::int64_t(3) << std::int64_t(1024);
+        QTest::newRow("exact shares")
+            << std::int64_t(1000) << std::int64_t(3048) << std::int64_t(1024);
+        QTest::newRow("remainders")
+            << std::int64_t(-7) << std::int64_t(2'000'003) << std::int64_t(777);
+        QTest::newRow("TSC-sized readings") << std::int64_t(9'123'456'789'012)
+                                            << std::int64_t(9'123'456'795'011) << std::int64_t(512);
+    }
+    void splitEvenlyIsTheSharesFormula()
+    {
+        QFETCH(std::int64_t, from);
+        QFETCH(std::int64_t, to);
+        QFETCH(std::int64_t, parts);
+        std::vector<std::int64_t> out{42}; // appends
+        TaskClock::splitEvenly(from, to, parts, out);
+        QCOMPARE(out.size(), std::size_t(parts) + 1);
+        QCOMPARE(out.front(), std::int64_t(42));
+        for (std::int64_t j = 1; j <= parts; ++j)
+            QCOMPARE(out[std::size_t(j)], from + (to - from) * j / parts);
+        QCOMPARE(out.back(), to);
+    }
+
     void convertStartsTheNextStretch()
     {
         TaskClock clock(TaskClock::tscUsable());
