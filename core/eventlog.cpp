@@ -103,7 +103,7 @@ struct EventLog::Storage
     SegmentedArray<Record> records;
     SegmentedArray<Value> side;     // out-of-line values and texts
     SegmentedArray<Cell, 16> cells; // 65,536 cells: 2 MiB segments (huge pages after the first)
-    PackedSpan::Words words; // packed spans: 2 MiB segments too
+    PackedSpan::Words words;        // packed spans: 2 MiB segments too
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
     const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
@@ -123,13 +123,6 @@ Value scalarValue(Value::Kind kind, std::int64_t bits)
 }
 
 } // namespace
-
-bool EventLog::isScalar(const Value& value)
-{
-    const auto k = value.kind();
-    return k == Value::Kind::None || k == Value::Kind::Bool || k == Value::Kind::Int ||
-           k == Value::Kind::Float;
-}
 
 EventLog::EventLog() : m_storage(std::make_unique<Storage>())
 {}
@@ -188,13 +181,35 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         throw std::invalid_argument("EventLog: a task span needs one result per task");
     if (span.taken && span.firstStartLogged)
         throw std::invalid_argument("EventLog: a span that starts its chunk starts its first task");
-    if (!std::all_of(span.results.begin(), span.results.end(), isScalar))
-        throw std::invalid_argument("EventLog: a task span holds scalar results only");
     if (span.groupSize < 0 || span.groupSize > std::numeric_limits<std::uint16_t>::max() ||
         span.groupFrom < 0 || span.groupFrom > span.groupEnd ||
         std::size_t(span.groupEnd) > span.endNs.size() ||
         (span.groupSize == 0 && span.groupEnd > span.groupFrom))
         throw std::invalid_argument("EventLog: a span's timing group is out of range");
+    const std::size_t n = span.endNs.size();
+    const auto scalarKind = [](const PackedSpan::Column& c) {
+        const auto k = c.kind;
+        return c.uniform && (k == Value::Kind::None || k == Value::Kind::Bool ||
+                             k == Value::Kind::Int || k == Value::Kind::Float);
+    };
+    // One kind throughout is usual: a column of scalars then needs no look at each value.
+    const PackedSpan::Column resultColumn =
+        intResults ? PackedSpan::classifyInts(span.intResults) : PackedSpan::classify(span.results);
+    if (!intResults && !scalarKind(resultColumn) &&
+        !std::all_of(span.results.begin(), span.results.end(), isScalar))
+        throw std::invalid_argument("EventLog: a task span holds scalar results only");
+    const std::vector<Value>* inputs = span.inputs.get();
+    const bool inputsInRange =
+        inputs && span.firstTask >= 0 && std::size_t(span.firstTask) + n <= inputs->size();
+    const std::span<const Value> taskInputs =
+        inputsInRange ? std::span<const Value>(inputs->data() + span.firstTask, n)
+                      : std::span<const Value>();
+    const PackedSpan::Column inputColumn =
+        inputsInRange ? PackedSpan::classify(taskInputs) : PackedSpan::Column{};
+    const bool inlineInputs =
+        inputsInRange &&
+        (scalarKind(inputColumn) || std::all_of(taskInputs.begin(), taskInputs.end(), isScalar));
+
     Storage& s = *m_storage;
     Record r = {};
     r.first = s.logicalPending;
@@ -206,12 +221,6 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.a = std::int64_t(span.endNs.size());
     r.b = std::int64_t(s.cells.pending());
     r.value = -1;
-    const std::size_t n = span.endNs.size();
-    const std::vector<Value>* inputs = span.inputs.get();
-    const bool inlineInputs = inputs && span.firstTask >= 0 &&
-                              std::size_t(span.firstTask) + n <= inputs->size() &&
-                              std::all_of(inputs->begin() + span.firstTask,
-                                          inputs->begin() + span.firstTask + n, isScalar);
     if (span.inputs && !inlineInputs) {
         // A job's reports share its input list: it is kept once per run of spans, not per span.
         if (span.inputs.get() != s.lastInputs) {
@@ -233,24 +242,18 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.receivedNs = span.receivedNs;
     const Value* results = span.results.data();
     const std::int64_t* ends = span.endNs.data();
-    const Value* in = inlineInputs ? inputs->data() + span.firstTask : nullptr;
+    const Value* in = inlineInputs ? taskInputs.data() : nullptr;
     const std::int64_t* ints = span.intResults.data();
-    const PackedSpan::Column resultColumn =
-        intResults ? PackedSpan::classifyInts(span.intResults) : PackedSpan::classify(span.results);
-    const PackedSpan::Column inputColumn =
-        in ? PackedSpan::classify({in, n}) : PackedSpan::Column{};
-    const bool packable =
-        resultColumn.uniform && inputColumn.uniform &&
-        std::all_of(ends, ends + n, [first = span.firstStartNs](std::int64_t end) {
-            return end >= first && end - first <= std::numeric_limits<std::uint32_t>::max();
-        });
+    const PackedSpan::Ends endsForm = PackedSpan::classifyEnds(span.firstStartNs, span.endNs);
+    const bool packable = resultColumn.uniform && (!in || inputColumn.uniform) && endsForm.fit;
     if (packable) {
         r.b = std::int64_t(s.words.pending());
-        r.packing = PackedSpan::append(s.words, span.firstStartNs, span.endNs, resultColumn,
-                                       span.results, span.intResults, inputColumn,
-                                       in ? std::span<const Value>(in, n) : std::span<const Value>());
+        r.packing = PackedSpan::append(s.words, span.firstStartNs, span.endNs, endsForm,
+                                       resultColumn, span.results, span.intResults,
+                                       in ? inputColumn : PackedSpan::Column{},
+                                       in ? taskInputs : std::span<const Value>());
         r.valueKind = resultColumn.kind;
-        r.inputKind = inputColumn.kind;
+        r.inputKind = in ? inputColumn.kind : Value::Kind::None;
     } else {
         const auto resultBits = [&](std::size_t k) {
             return intResults ? ints[k] : scalarBits(results[k]);

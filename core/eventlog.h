@@ -28,8 +28,8 @@ namespace poolscope {
 // within 4.3 s of its start; see PackedSpan): about 6 bytes a task for the squares of a range
 // (2 for the end of a short task, 4 for the square, none for the input); else 32. Read back
 // as the same TaskStarted / TaskFinished events, between the chunk's ChunkTaken and ChunkResult
-// when the span carries them (a whole report of a chunk is then one record). The storage is not inherited by fork
-// children (MADV_DONTFORK): a child never reads the log.
+// when the span carries them (a whole report of a chunk is then one record). The storage is not
+// inherited by fork children (MADV_DONTFORK): a child never reads the log.
 class EventLog
 {
 public:
@@ -66,7 +66,12 @@ public:
         std::int32_t groupEnd = 0;
         std::int32_t groupSize = 0;
     };
-    static bool isScalar(const Value& value);
+    static bool isScalar(const Value& value)
+    {
+        const auto k = value.kind();
+        return k == Value::Kind::None || k == Value::Kind::Bool || k == Value::Kind::Int ||
+               k == Value::Kind::Float;
+    }
 
     void append(const Event& event);
     void append(std::span<const Event> events); // one lock and one publication for a batch

@@ -31,32 +31,31 @@ std::size_t blocksOf(std::size_t n)
     return (n + PackedSpan::kBlock - 1) / PackedSpan::kBlock;
 }
 
-// Every end within kU16Max ns after its block's first end (and not before it).
-bool narrowEndsFit(std::span<const std::int64_t> ends)
+// One pass over a column of ints: how wide, within an int32 of their block's first, a run.
+template <class Get> void describeInts(PackedSpan::Column& c, std::size_t n, const Get& get)
 {
-    for (std::size_t b = 0; b < ends.size(); b += PackedSpan::kBlock) {
-        const std::int64_t first = ends[b];
-        const std::size_t last = std::min(ends.size(), b + PackedSpan::kBlock);
-        for (std::size_t k = b; k < last; ++k) {
-            if (ends[k] < first || ends[k] - first > kU16Max)
-                return false;
-        }
-    }
-    return true;
-}
-
-// Every value within an int32 of its block's first value.
-template <class Bits> bool blockValuesFit(std::size_t n, const Bits& bits)
-{
+    const std::int64_t first = get(0);
+    const std::int64_t step = n > 1 ? wrapSub(get(1), first) : 0;
+    std::int64_t expected = first;
+    bool narrow = true;
+    bool blocks = true;
+    bool run = true;
     for (std::size_t b = 0; b < n; b += PackedSpan::kBlock) {
-        const std::int64_t first = bits(b);
+        const std::int64_t blockFirst = get(b);
         const std::size_t last = std::min(n, b + PackedSpan::kBlock);
-        for (std::size_t k = b + 1; k < last; ++k) {
-            if (!fitsInt32(wrapSub(bits(k), first)))
-                return false;
+        for (std::size_t k = b; k < last; ++k) {
+            const std::int64_t x = get(k);
+            narrow &= fitsInt32(x);
+            blocks &= fitsInt32(wrapSub(x, blockFirst));
+            run &= x == expected;
+            expected = wrapAdd(expected, step);
         }
     }
-    return true;
+    c.wide = !narrow;
+    c.blocks = blocks;
+    c.run = run && n > 4; // four words for first and step
+    c.first = first;
+    c.step = step;
 }
 
 // n values as words: one each (as an int32) or two (low word first).
@@ -87,7 +86,7 @@ template <class Bits>
 std::uint8_t putColumn(PackedSpan::Words& words, std::size_t n, const PackedSpan::Column& column,
                        const Bits& bits, std::uint8_t wideFlag, std::uint8_t blockFlag)
 {
-    if (column.wide && column.kind == Value::Kind::Int && blockFlag && blockValuesFit(n, bits)) {
+    if (column.wide && column.kind == Value::Kind::Int && blockFlag && column.blocks) {
         putBlocks(words, n, bits);
         return blockFlag;
     }
@@ -101,15 +100,12 @@ PackedSpan::Column PackedSpan::classify(std::span<const Value> values)
 {
     Column c;
     c.kind = values[0].kind();
-    if (!std::all_of(values.begin(), values.end(),
-                     [&](const Value& v) { return v.kind() == c.kind; })) {
-        c.uniform = false;
-    } else if (c.kind == Value::Kind::Float) {
+    c.uniform = std::all_of(values.begin(), values.end(),
+                            [&](const Value& v) { return v.kind() == c.kind; });
+    if (c.uniform && c.kind == Value::Kind::Float)
         c.wide = true;
-    } else if (c.kind == Value::Kind::Int) {
-        c.wide = !std::all_of(values.begin(), values.end(),
-                              [](const Value& v) { return fitsInt32(v.asInt()); });
-    }
+    else if (c.uniform && c.kind == Value::Kind::Int)
+        describeInts(c, values.size(), [&](std::size_t k) { return values[k].asInt(); });
     return c;
 }
 
@@ -117,9 +113,28 @@ PackedSpan::Column PackedSpan::classifyInts(std::span<const std::int64_t> values
 {
     Column c;
     c.kind = Value::Kind::Int;
-    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-    c.wide = !fitsInt32(*lo) || !fitsInt32(*hi);
+    describeInts(c, values.size(), [&](std::size_t k) { return values[k]; });
     return c;
+}
+
+PackedSpan::Ends PackedSpan::classifyEnds(std::int64_t start, std::span<const std::int64_t> ends)
+{
+    Ends form;
+    for (std::size_t b = 0; b < ends.size(); b += kBlock) {
+        const std::int64_t blockFirst = ends[b];
+        const std::size_t last = std::min(ends.size(), b + kBlock);
+        bool fit = true;
+        bool narrow = true;
+        for (std::size_t k = b; k < last; ++k) {
+            const std::int64_t end = ends[k];
+            fit &= end >= start && end - start <= std::numeric_limits<std::uint32_t>::max();
+            narrow &= end >= blockFirst && end - blockFirst <= kU16Max;
+        }
+        form.fit &= fit;
+        form.narrow &= narrow;
+    }
+    form.narrow &= form.fit;
+    return form;
 }
 
 std::int64_t PackedSpan::scalarBits(const Value& v)
@@ -151,15 +166,15 @@ Value PackedSpan::scalarValue(Value::Kind kind, std::int64_t bits)
 }
 
 std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
-                                std::span<const std::int64_t> ends, const Column& resultColumn,
-                                std::span<const Value> results,
+                                std::span<const std::int64_t> ends, const Ends& endsForm,
+                                const Column& resultColumn, std::span<const Value> results,
                                 std::span<const std::int64_t> intResults, const Column& inputColumn,
                                 std::span<const Value> inputs)
 {
     const std::size_t n = ends.size();
     std::uint8_t packing = kPacked;
 
-    if (narrowEndsFit(ends)) {
+    if (endsForm.narrow) {
         words.emplaceRun(blocksOf(n),
                          [&](std::size_t b) { return std::uint32_t(ends[b * kBlock] - start); });
         const auto half = [&](std::size_t k) {
@@ -184,19 +199,10 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
     if (inputs.empty())
         return packing;
     // An arithmetic run of ints: four words instead of n or 2n.
-    if (inputColumn.kind == Value::Kind::Int && n > 4) {
-        const std::int64_t first = inputs[0].asInt();
-        const std::int64_t step = wrapSub(inputs[1].asInt(), first);
-        std::int64_t expected = first;
-        bool arithmetic = true;
-        for (std::size_t k = 0; k < n && arithmetic; ++k) {
-            arithmetic = inputs[k].asInt() == expected;
-            expected = wrapAdd(expected, step);
-        }
-        if (arithmetic) {
-            putPlain(words, 2, true, [&](std::size_t k) { return k == 0 ? first : step; });
-            return packing | kStepInputs;
-        }
+    if (inputColumn.kind == Value::Kind::Int && inputColumn.run) {
+        putPlain(words, 2, true,
+                 [&](std::size_t k) { return k == 0 ? inputColumn.first : inputColumn.step; });
+        return packing | kStepInputs;
     }
     return packing | putColumn(
                          words, n, inputColumn,

@@ -35,25 +35,40 @@ public:
     static constexpr std::uint8_t kBlockResults = 32;
     static constexpr std::size_t kBlock = 256;
 
-    // What a column holds: one kind throughout or not, and whether a value needs two words.
+    // What a column holds: one kind throughout or not, whether a value needs two words, and
+    // for ints whether every value is within an int32 of its block's first (blocks), and
+    // whether they are an arithmetic run (first, first + step, ...; more than 4 of them).
     struct Column
     {
         bool uniform = true;
         bool wide = false;
         Value::Kind kind = Value::Kind::None;
+        bool blocks = false;
+        bool run = false;
+        std::int64_t first = 0;
+        std::int64_t step = 0;
     };
     static Column classify(std::span<const Value> values); // scalars
     static Column classifyInts(std::span<const std::int64_t> values);
+    // Whether the ends can be packed at all (each at or after start, within 2^32 ns of it), and
+    // whether as u16s (each within 65,535 ns after its block's first).
+    struct Ends
+    {
+        bool fit = true;
+        bool narrow = true;
+    };
+    static Ends classifyEnds(std::int64_t start, std::span<const std::int64_t> ends);
 
     // None, bool, int or float as 64 bits (a float's bit pattern), and back.
     static std::int64_t scalarBits(const Value& value);
     static Value scalarValue(Value::Kind kind, std::int64_t bits);
 
-    // Appends a span of ends.size() tasks (ends >= start, within 2^32 ns of it) and returns its
-    // packing flags. Results come as Values or as ints (intResults non-empty); inputs may be
-    // empty (the span keeps none inline). The columns must be uniform.
+    // Appends a span of ends.size() tasks and returns its packing flags: ends as classified
+    // (they must fit), results as Values or as ints (intResults non-empty), inputs inline or
+    // none (empty), each column classified and uniform.
     static std::uint8_t append(Words& words, std::int64_t start, std::span<const std::int64_t> ends,
-                               const Column& resultColumn, std::span<const Value> results,
+                               const Ends& endsForm, const Column& resultColumn,
+                               std::span<const Value> results,
                                std::span<const std::int64_t> intResults, const Column& inputColumn,
                                std::span<const Value> inputs);
 
