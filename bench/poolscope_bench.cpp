@@ -65,6 +65,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Figure, median, min, max, repeat
 
 Options g_options;
 std::map<std::string, Figure> g_figures; // measured here: "raw.*" and PoolScope's
+std::map<std::string, double> g_logBytes; // bytes a task the event log keeps, per figure
 std::map<std::string, Figure> g_cpython; // read from --cpython
 std::string g_pythonVersion;
 
@@ -647,11 +648,18 @@ void poolscopeThroughputFigures()
 
 void poolscopeMapFigure()
 {
-    auto pool = makePool(2, StartMethod::Fork, true);
+    const auto log = std::make_shared<EventLog>();
+    Pool pool(poolOptions(2, StartMethod::Fork, log));
     const auto items = range(0, kMapItems);
     record("map.default",
            measure(3, reps(31, 5), [&] { return timedSquares(pool, "map", items, {}); }),
            kMapItems);
+    // What recording keeps of one call: the memory it touches afresh each time.
+    const std::size_t before = log->storageBytes();
+    timedSquares(pool, "map", items, {});
+    const double perTask = double(log->storageBytes() - before) / double(kMapItems);
+    g_logBytes["map.default"] = perTask;
+    std::printf("  %-28s %18.1f   (event log bytes a task)\n", "map.default log", perTask);
     // The same with recording off, for information: what the log costs of the figure.
     auto quiet = makePool(2, StartMethod::Fork, false);
     record("map.default_off",
@@ -966,6 +974,7 @@ void writeJson(const std::string& path, const std::vector<Row>& rows, const std:
                               {"tiny_static", bool(POOLSCOPE_BENCH_TINY_STATIC)},
                               {"python", g_pythonVersion},
                               {"figures", g_figures}, // medians etc. in seconds
+                              {"log_bytes_per_task", g_logBytes},
                               {"cpython", g_cpython},
                               {"rows", jrows}};
     std::ofstream out(path);
