@@ -720,11 +720,6 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     w->resultWriteFd = pipeFds[1];
     // Read by whoever holds the reader gate, after a poll that may be stale by then.
     ::fcntl(w->resultFd, F_SETFL, O_NONBLOCK);
-    // Room for a whole report of a big chunk (12,500 results and end times are about 200 KB):
-    // with the default 64 KiB the worker blocks several times a report, and the parent reads
-    // it in pieces. Up to /proc/sys/fs/pipe-max-size (1 MiB by default) for anyone; when refused
-    // (the user's pipe pages are used up), the default size stays, which only costs time.
-    ::fcntl(w->resultFd, F_SETPIPE_SZ, kResultPipeBytes);
     try {
         w->slot = WorkerSlotMapping::create();
     } catch (const std::exception& e) {
@@ -1101,10 +1096,10 @@ void PoolEngine::mapChunkDone(int jobId, Job& job)
         settle(job.result,
                [result = job.result, failure = *job.firstError] { result->fail(failure); });
     } else {
-        settle(job.result, [result = job.result,
-                            list = Value(std::move(job.values->get()))]() mutable {
-            result->complete(std::move(list)); // moved along, never copied
-        });
+        settle(job.result,
+               [result = job.result, list = Value(std::move(job.values->get()))]() mutable {
+                   result->complete(std::move(list)); // moved along, never copied
+               });
     }
     std::lock_guard lock(m_jobsMutex);
     m_jobs.erase(jobId);

@@ -281,10 +281,10 @@ private:
     WorkerReport m_report;                         // reused for every report
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
     std::vector<pollfd> m_assistFds;
-    // What one read() of a result pipe brings. Not zeroed: pages that no read reaches are
-    // never touched (a page fault each, and an idle pool reads a few bytes).
-    static constexpr int kResultPipeBytes = 1 << 20;
-    static constexpr std::size_t kReadBufferBytes = kResultPipeBytes;
+    // What one read() of a result pipe brings: as much as a worker's grown pipe holds (1 MiB,
+    // see the worker's roomFor). Not zeroed: pages that no read reaches are never touched (a
+    // page fault each, and an idle pool reads a few bytes).
+    static constexpr std::size_t kReadBufferBytes = std::size_t(1) << 20;
     std::unique_ptr<std::uint8_t[]> m_readBuffer =
         std::make_unique_for_overwrite<std::uint8_t[]>(kReadBufferBytes);
     mutable std::mutex m_infoMutex;

@@ -14,6 +14,7 @@
 #include <bit>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <unistd.h>
@@ -328,7 +329,23 @@ private:
     bool send(const WorkerReport& report)
     {
         encodeReportFrame(report, m_frame);
+        roomFor(m_frame.size());
         return writeAll(m_resultFd, m_frame.data(), m_frame.size());
+    }
+
+    // A report larger than the result pipe (a chunk of 12,500 results and end times is about
+    // 200 KB; a pipe holds 64 KiB) would go in pieces, the worker blocking until the parent has
+    // read each: the first such report grows the pipe to hold it (up to 1 MiB, which anyone may
+    // ask for; /proc/sys/fs/pipe-max-size). Only workers that send such reports grow theirs:
+    // the size counts against the user's fs.pipe-user-pages-soft. Refused: stays as it is.
+    void roomFor(std::size_t bytes)
+    {
+        constexpr std::size_t kMaxPipeBytes = std::size_t(1) << 20;
+        if (bytes <= m_pipeBytes || m_pipeBytes >= kMaxPipeBytes)
+            return;
+        const int got =
+            ::fcntl(m_resultFd, F_SETPIPE_SZ, int(std::min(kMaxPipeBytes, std::bit_ceil(bytes))));
+        m_pipeBytes = got > 0 ? std::size_t(got) : kMaxPipeBytes; // refused: do not ask again
     }
 
     PoolWorkerConfig m_config;
@@ -339,9 +356,10 @@ private:
     int m_resultFd;
     WorkerSlot* m_slot;
     TaskClock m_clock;
-    std::int64_t m_lastSendNs = 0; // when the last report of tasks went out (recording)
-    WorkerReport m_report;         // the chunk's report, reused
-    Bytes m_frame;                 // the encoded report, reused
+    std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
+    WorkerReport m_report;           // the chunk's report, reused
+    Bytes m_frame;                   // the encoded report, reused
+    std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
 };
 
 // A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the
