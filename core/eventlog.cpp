@@ -110,20 +110,6 @@ struct EventLog::Storage
     std::atomic<std::uint64_t> logicalSize{0};
 };
 
-namespace {
-
-std::int64_t scalarBits(const Value& v)
-{
-    return PackedSpan::scalarBits(v);
-}
-
-Value scalarValue(Value::Kind kind, std::int64_t bits)
-{
-    return PackedSpan::scalarValue(kind, bits);
-}
-
-} // namespace
-
 EventLog::EventLog() : m_storage(std::make_unique<Storage>())
 {}
 
@@ -152,7 +138,7 @@ void EventLog::appendLocked(const Event& e)
     r.inputKind = Value::Kind::None;
     r.first = s.logicalPending;
     if (isScalar(e.value)) {
-        r.value = scalarBits(e.value);
+        r.value = PackedSpan::scalarBits(e.value);
     } else {
         r.value = std::int64_t(s.side.pending());
         s.side.emplace(e.value);
@@ -256,14 +242,14 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         r.inputKind = in ? inputColumn.kind : Value::Kind::None;
     } else {
         const auto resultBits = [&](std::size_t k) {
-            return intResults ? ints[k] : scalarBits(results[k]);
+            return intResults ? ints[k] : PackedSpan::scalarBits(results[k]);
         };
         const auto resultKind = [&](std::size_t k) {
             return intResults ? Value::Kind::Int : results[k].kind();
         };
         s.cells.emplaceRun(n, [&](std::size_t k) {
-            return Cell{ends[k], resultBits(k), in ? scalarBits(in[k]) : 0, resultKind(k),
-                        in ? in[k].kind() : Value::Kind::None};
+            return Cell{ends[k], resultBits(k), in ? PackedSpan::scalarBits(in[k]) : 0,
+                        resultKind(k), in ? in[k].kind() : Value::Kind::None};
         });
     }
     s.records.emplace(r);
@@ -402,20 +388,20 @@ Event EventLog::at(std::size_t index) const
             const PackedSpan packed(std::size_t(r.b), std::size_t(r.a), r.packing);
             const auto& words = m_storage->words;
             if (finished) {
-                e.value = scalarValue(r.valueKind, packed.resultBits(words, k));
+                e.value = PackedSpan::scalarValue(r.valueKind, packed.resultBits(words, k));
                 return e;
             }
             if (r.flags & Record::kInlineInputs) {
-                e.value = scalarValue(r.inputKind, packed.inputBits(words, k));
+                e.value = PackedSpan::scalarValue(r.inputKind, packed.inputBits(words, k));
                 return e;
             }
         }
         if (finished && !(r.packing & PackedSpan::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
-            e.value = scalarValue(c.kind, c.bits);
+            e.value = PackedSpan::scalarValue(c.kind, c.bits);
         } else if ((r.flags & Record::kInlineInputs) && !(r.packing & PackedSpan::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
-            e.value = scalarValue(c.inputKind, c.inputBits);
+            e.value = PackedSpan::scalarValue(c.inputKind, c.inputBits);
         } else if (r.value >= 0) {
             const auto& inputs = *m_storage->inputs[std::size_t(r.value)];
             if (e.task >= 0 && std::size_t(e.task) < inputs.size())
@@ -437,7 +423,7 @@ Event EventLog::at(std::size_t index) const
     e.delay = r.delay;
     if (r.valueKind == Value::Kind::Bool || r.valueKind == Value::Kind::Int ||
         r.valueKind == Value::Kind::Float)
-        e.value = scalarValue(r.valueKind, r.value);
+        e.value = PackedSpan::scalarValue(r.valueKind, r.value);
     else if (r.valueKind != Value::Kind::None)
         e.value = m_storage->side[std::size_t(r.value)];
     if (r.text)
