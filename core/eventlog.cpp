@@ -191,7 +191,7 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         inputsInRange ? std::span<const Value>(inputs->data() + span.firstTask, n)
                       : std::span<const Value>();
     const PackedSpan::Column inputColumn =
-        inputsInRange ? PackedSpan::classify(taskInputs) : PackedSpan::Column{};
+        inputsInRange ? PackedSpan::classifyInputs(taskInputs) : PackedSpan::Column{};
     const bool inlineInputs =
         inputsInRange &&
         (scalarKind(inputColumn) || std::all_of(taskInputs.begin(), taskInputs.end(), isScalar));

@@ -10,17 +10,7 @@ namespace {
 
 constexpr std::int64_t kU16Max = std::numeric_limits<std::uint16_t>::max();
 
-bool fitsInt32(std::int64_t v)
-{
-    return v == std::int64_t(std::int32_t(v));
-}
-
-// a - b and a + b with two's complement wrapping: b + (a - b) is a for every pair of int64s.
-std::int64_t wrapSub(std::int64_t a, std::int64_t b)
-{
-    return std::int64_t(std::uint64_t(a) - std::uint64_t(b));
-}
-
+// a + b with two's complement wrapping: b + (a - b) is a for every pair of int64s.
 std::int64_t wrapAdd(std::int64_t a, std::int64_t b)
 {
     return std::int64_t(std::uint64_t(a) + std::uint64_t(b));
@@ -32,30 +22,33 @@ std::size_t blocksOf(std::size_t n)
 }
 
 // One pass over a column of ints: how wide, within an int32 of their block's first, a run.
+// No branch per value, so that the loop vectorizes: v fits an int32 exactly when v + 2^31 (as
+// a uint64) has no bit above 31, and OR-ing those sums together keeps any such bit.
 template <class Get> void describeInts(PackedSpan::Column& c, std::size_t n, const Get& get)
 {
-    const std::int64_t first = get(0);
-    const std::int64_t step = n > 1 ? wrapSub(get(1), first) : 0;
-    std::int64_t expected = first;
-    bool narrow = true;
-    bool blocks = true;
-    bool run = true;
+    constexpr std::uint64_t kBias = std::uint64_t(1) << 31;
+    const auto first = std::uint64_t(get(0));
+    const std::uint64_t step = n > 1 ? std::uint64_t(get(1)) - first : 0;
+    std::uint64_t outside = 0;      // some value not an int32
+    std::uint64_t outsideBlock = 0; // some value not within an int32 of its block's first
+    std::uint64_t offRun = 0;       // some value off first + k * step
+    std::uint64_t expected = first;
     for (std::size_t b = 0; b < n; b += PackedSpan::kBlock) {
-        const std::int64_t blockFirst = get(b);
+        const auto blockFirst = std::uint64_t(get(b));
         const std::size_t last = std::min(n, b + PackedSpan::kBlock);
         for (std::size_t k = b; k < last; ++k) {
-            const std::int64_t x = get(k);
-            narrow &= fitsInt32(x);
-            blocks &= fitsInt32(wrapSub(x, blockFirst));
-            run &= x == expected;
-            expected = wrapAdd(expected, step);
+            const auto x = std::uint64_t(get(k));
+            outside |= x + kBias;
+            outsideBlock |= x - blockFirst + kBias;
+            offRun |= x ^ expected;
+            expected += step;
         }
     }
-    c.wide = !narrow;
-    c.blocks = blocks;
-    c.run = run && n > 4; // four words for first and step
-    c.first = first;
-    c.step = step;
+    c.wide = (outside >> 32) != 0;
+    c.blocks = (outsideBlock >> 32) == 0;
+    c.run = offRun == 0 && n > 4; // four words for first and step
+    c.first = std::int64_t(first);
+    c.step = std::int64_t(step);
 }
 
 // n values as words: one each (as an int32) or two (low word first).
@@ -64,8 +57,7 @@ void putPlain(PackedSpan::Words& words, std::size_t n, bool wide, const Bits& bi
 {
     if (wide) {
         words.emplaceRun(2 * n, [&](std::size_t k) {
-            const auto v = std::uint64_t(bits(k / 2));
-            return std::uint32_t(k % 2 ? v >> 32 : v);
+            return std::uint32_t(std::uint64_t(bits(k >> 1)) >> ((k & 1) * 32));
         });
     } else {
         words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(bits(k)); });
@@ -76,9 +68,12 @@ void putPlain(PackedSpan::Words& words, std::size_t n, bool wide, const Bits& bi
 template <class Bits> void putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits)
 {
     putPlain(words, blocksOf(n), true, [&](std::size_t b) { return bits(b * PackedSpan::kBlock); });
-    words.emplaceRun(n, [&](std::size_t k) {
-        return std::uint32_t(wrapSub(bits(k), bits(k - k % PackedSpan::kBlock)));
-    });
+    for (std::size_t b = 0; b < n; b += PackedSpan::kBlock) {
+        const auto blockFirst = std::uint64_t(bits(b));
+        words.emplaceRun(std::min(n - b, PackedSpan::kBlock), [&](std::size_t k) {
+            return std::uint32_t(std::uint64_t(bits(b + k)) - blockFirst);
+        });
+    }
 }
 
 // The column's values, as the most compact form that holds them; returns its flags.
@@ -94,19 +89,65 @@ std::uint8_t putColumn(PackedSpan::Words& words, std::size_t n, const PackedSpan
     return column.wide ? wideFlag : 0;
 }
 
+// A uniform column of Values as words, read without a check of each value's kind.
+std::uint8_t putValues(PackedSpan::Words& words, std::span<const Value> values,
+                       const PackedSpan::Column& column, std::uint8_t wideFlag,
+                       std::uint8_t blockFlag)
+{
+    if (column.kind == Value::Kind::None) // bits 0, whatever a moved-from None holds
+        return putColumn(
+            words, values.size(), column, [](std::size_t) { return std::int64_t(0); }, wideFlag,
+            blockFlag);
+    return putColumn(
+        words, values.size(), column, [&](std::size_t k) { return values[k].scalarBits(); },
+        wideFlag, blockFlag);
+}
+
 } // namespace
 
 PackedSpan::Column PackedSpan::classify(std::span<const Value> values)
 {
     Column c;
     c.kind = values[0].kind();
-    c.uniform = std::all_of(values.begin(), values.end(),
-                            [&](const Value& v) { return v.kind() == c.kind; });
+    auto differ = std::uint8_t(0);
+    for (const Value& v : values)
+        differ |= std::uint8_t(v.kind()) ^ std::uint8_t(c.kind);
+    c.uniform = differ == 0;
     if (c.uniform && c.kind == Value::Kind::Float)
         c.wide = true;
     else if (c.uniform && c.kind == Value::Kind::Int)
-        describeInts(c, values.size(), [&](std::size_t k) { return values[k].asInt(); });
+        describeInts(c, values.size(), [&](std::size_t k) { return values[k].scalarBits(); });
     return c;
+}
+
+PackedSpan::Column PackedSpan::classifyInputs(std::span<const Value> values)
+{
+    // Inputs of a map over a range are a run, and then nothing else about them matters:
+    // first that, in a pass that stops at the first block with a value off the run.
+    if (values.size() > 4 && values[0].kind() == Value::Kind::Int &&
+        values[1].kind() == Value::Kind::Int) {
+        const auto first = std::uint64_t(values[0].scalarBits());
+        const std::uint64_t step = std::uint64_t(values[1].scalarBits()) - first;
+        std::uint64_t expected = first;
+        std::uint64_t off = 0;
+        for (std::size_t b = 0; b < values.size() && !off; b += kBlock) {
+            const std::size_t last = std::min(values.size(), b + kBlock);
+            for (std::size_t k = b; k < last; ++k) {
+                off |= (std::uint64_t(values[k].scalarBits()) ^ expected) |
+                       std::uint64_t(values[k].kind() != Value::Kind::Int);
+                expected += step;
+            }
+        }
+        if (!off) {
+            Column c;
+            c.kind = Value::Kind::Int;
+            c.run = true;
+            c.first = std::int64_t(first);
+            c.step = std::int64_t(step);
+            return c;
+        }
+    }
+    return classify(values);
 }
 
 PackedSpan::Column PackedSpan::classifyInts(std::span<const std::int64_t> values)
@@ -120,18 +161,39 @@ PackedSpan::Column PackedSpan::classifyInts(std::span<const std::int64_t> values
 PackedSpan::Ends PackedSpan::classifyEnds(std::int64_t start, std::span<const std::int64_t> ends)
 {
     Ends form;
+    if (start >= 0) {
+        // Clock readings (none negative), in one pass with no branch per end: between two
+        // non-negative int64s the difference, as a uint64, has its top bit set exactly when
+        // it is negative, so OR-ing differences keeps any bit that rules a form out.
+        std::uint64_t negative = 0;
+        std::uint64_t fromStart = 0;
+        std::uint64_t fromBlockFirst = 0;
+        for (std::size_t b = 0; b < ends.size(); b += kBlock) {
+            const auto blockFirst = std::uint64_t(ends[b]);
+            const std::size_t last = std::min(ends.size(), b + kBlock);
+            for (std::size_t k = b; k < last; ++k) {
+                const auto end = std::uint64_t(ends[k]);
+                negative |= end;
+                fromStart |= end - std::uint64_t(start);
+                fromBlockFirst |= end - blockFirst;
+            }
+        }
+        if (!(negative >> 63)) {
+            form.fit = (fromStart >> 32) == 0;
+            form.narrow = form.fit && fromBlockFirst <= std::uint64_t(kU16Max);
+            return form;
+        }
+    }
     for (std::size_t b = 0; b < ends.size(); b += kBlock) {
         const std::int64_t blockFirst = ends[b];
         const std::size_t last = std::min(ends.size(), b + kBlock);
-        bool fit = true;
-        bool narrow = true;
         for (std::size_t k = b; k < last; ++k) {
             const std::int64_t end = ends[k];
-            fit &= end >= start && end - start <= std::numeric_limits<std::uint32_t>::max();
-            narrow &= end >= blockFirst && end - blockFirst <= kU16Max;
+            form.fit &= end >= start && std::uint64_t(end) - std::uint64_t(start) <=
+                                            std::numeric_limits<std::uint32_t>::max();
+            form.narrow &= end >= blockFirst &&
+                           std::uint64_t(end) - std::uint64_t(blockFirst) <= std::uint64_t(kU16Max);
         }
-        form.fit &= fit;
-        form.narrow &= narrow;
     }
     form.narrow &= form.fit;
     return form;
@@ -177,11 +239,19 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
     if (endsForm.narrow) {
         words.emplaceRun(blocksOf(n),
                          [&](std::size_t b) { return std::uint32_t(ends[b * kBlock] - start); });
-        const auto half = [&](std::size_t k) {
-            return k < n ? std::uint32_t(ends[k] - ends[k - k % kBlock]) : 0u;
-        };
-        words.emplaceRun((n + 1) / 2,
-                         [&](std::size_t j) { return half(2 * j) | (half(2 * j + 1) << 16); });
+        // Per block, its ends as u16s after the block's first, two to a word (a block has an
+        // even number of tasks, but the span's last may not: its last word has one).
+        for (std::size_t b = 0; b < n; b += kBlock) {
+            const std::size_t count = std::min(n - b, kBlock);
+            const std::int64_t* block = ends.data() + b;
+            const std::int64_t blockFirst = block[0];
+            words.emplaceRun(count / 2, [&](std::size_t j) {
+                return std::uint32_t(block[2 * j] - blockFirst) |
+                       (std::uint32_t(block[2 * j + 1] - blockFirst) << 16);
+            });
+            if (count % 2)
+                words.emplace(std::uint32_t(block[count - 1] - blockFirst));
+        }
         packing |= kNarrowEnds;
     } else {
         words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(ends[k] - start); });
@@ -192,9 +262,7 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
             words, n, resultColumn, [&](std::size_t k) { return intResults[k]; }, kWideResults,
             kBlockResults);
     else
-        packing |= putColumn(
-            words, n, resultColumn, [&](std::size_t k) { return scalarBits(results[k]); },
-            kWideResults, kBlockResults);
+        packing |= putValues(words, results, resultColumn, kWideResults, kBlockResults);
 
     if (inputs.empty())
         return packing;
@@ -204,9 +272,7 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
                  [&](std::size_t k) { return k == 0 ? inputColumn.first : inputColumn.step; });
         return packing | kStepInputs;
     }
-    return packing | putColumn(
-                         words, n, inputColumn,
-                         [&](std::size_t k) { return scalarBits(inputs[k]); }, kWideInputs, 0);
+    return packing | putValues(words, inputs, inputColumn, kWideInputs, 0);
 }
 
 PackedSpan::PackedSpan(std::size_t base, std::size_t n, std::uint8_t packing)

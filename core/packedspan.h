@@ -49,6 +49,9 @@ public:
         std::int64_t step = 0;
     };
     static Column classify(std::span<const Value> values); // scalars
+    // As classify, except that of a run it finds out only that (wide and blocks stay unset):
+    // for inputs, where a run is all append() needs to know.
+    static Column classifyInputs(std::span<const Value> values);
     static Column classifyInts(std::span<const std::int64_t> values);
     // Whether the ends can be packed at all (each at or after start, within 2^32 ns of it), and
     // whether as u16s (each within 65,535 ns after its block's first).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -98,6 +99,11 @@ public:
     bool isStr() const { return m_kind == Kind::Str; }
     bool isList() const { return m_kind == Kind::List; }
     bool isTuple() const { return m_kind == Kind::Tuple; }
+
+    // The 64 bits of an int, a bool (0 or 1) or a float (its pattern), with no check of the
+    // kind: for loops over a column of one known kind. Meaningless for the other kinds (None
+    // included: a Value moved from keeps its old bits).
+    std::int64_t scalarBits() const noexcept { return std::bit_cast<std::int64_t>(m_bits); }
 
     // Accessors throw std::bad_variant_access on the wrong kind.
     bool asBool() const { return expect(Kind::Bool).i != 0; }

@@ -437,6 +437,14 @@ private slots:
         QTest::newRow("inputs one off a run (one word each)")
             << generate(6, [](std::int64_t k) { return 1001 + k; }) << ints({1, 2, 3, 4, 5, 6})
             << ints({0, 1, 2, 3, 4, 6});
+        QTest::newRow("a run of ints but for a bool with the run's bits (cells)")
+            << generate(6, [](std::int64_t k) { return 1001 + k; }) << ints({1, 2, 3, 4, 5, 6})
+            << Value::List{Value(1), Value(1), Value(1), Value(true), Value(1), Value(1)};
+        QTest::newRow("700 inputs a run but for one in the third block (one word each)")
+            << shortEnds << asInts(generate(700, [](std::int64_t k) { return k; }))
+            << asInts(generate(700, [](std::int64_t k) { return k == 600 ? -1 : 5 * k; }));
+        QTest::newRow("a negative end (cells)")
+            << std::vector<std::int64_t>{-5, 1500} << ints({1, 2}) << ints({1, 2});
         QTest::newRow("bools of a long span")
             << shortEnds << Value::List(700, Value(true))
             << asInts(generate(700, [](std::int64_t k) { return 10'000'019 + 2 * k; }));
