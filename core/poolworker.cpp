@@ -206,18 +206,28 @@ private:
         std::int64_t start = rec ? m_clock.anchorReading() : 0;
         std::size_t group = 1;   // tasks a clock reading
         std::size_t inGroup = 0; // tasks run since the last reading
+        // The report's readings: its first group's start, then each group's end, with the
+        // number of tasks of each group. Only they are converted to ns when the report goes
+        // out; then each group's time is shared among its tasks (sendableEnds).
+        m_readings.clear();
+        m_groupTasks.clear();
+        std::size_t timed = 0; // tasks of the report timed so far
         const auto closeGroup = [&] {
             const std::int64_t now = m_clock.read();
             const std::int64_t groupStart = start;
             const auto tasks = std::int64_t(inGroup);
-            TaskClock::splitEvenly(groupStart, std::max(now, groupStart), tasks, report.ends);
+            if (m_readings.empty())
+                m_readings.push_back(groupStart);
+            m_readings.push_back(std::max(now, groupStart));
+            m_groupTasks.push_back(tasks);
+            timed += inGroup;
             if (inGroup > 1)
-                report.groupEnd = std::int32_t(report.ends.size());
+                report.groupEnd = std::int32_t(timed);
             const std::int64_t each =
                 (m_clock.estimateNs(now) - m_clock.estimateNs(groupStart)) / tasks;
             if (each < kShortTaskNs && group < kMaxGroup && each * std::int64_t(group) < kGroupNs) {
                 if (group == 1 && report.groupSize == 0) // the report's first group starts
-                    report.groupFrom = report.groupEnd = std::int32_t(report.ends.size());
+                    report.groupFrom = report.groupEnd = std::int32_t(timed);
                 group *= 2;
                 report.groupSize = std::max(report.groupSize, std::int32_t(group));
             } else if (each > 4 * kShortTaskNs) {
@@ -240,10 +250,8 @@ private:
                     // Worth a message of its own: the task is slow, or the worker is about to
                     // die, so that the parent sees the task start live.
                     report.kind = WorkerReport::Kind::Progress;
-                    report.ends.push_back(start); // converted along with the ends
-                    m_lastSendNs = m_clock.convert(report.ends);
-                    report.currentStartNs = report.ends.back();
-                    report.ends.pop_back();
+                    report.currentStartNs = sendableEnds(report, start);
+                    timed = 0;
                     if (anyDelay)
                         report.delays.resize(report.ends.size(), -1);
                     if (!send(report))
@@ -286,7 +294,7 @@ private:
                 if (++inGroup >= group || slept || !ok || i + 1 == n)
                     closeGroup();
                 if (slept) {
-                    report.delays.resize(report.ends.size() - 1, -1);
+                    report.delays.resize(timed - 1, -1);
                     report.delays.push_back(ctx.delaySeconds);
                     anyDelay = true;
                 }
@@ -298,11 +306,27 @@ private:
         report.currentStartNs = -1;
         report.finished = finished;
         if (rec)
-            m_lastSendNs = m_clock.convert(report.ends);
+            sendableEnds(report, start);
         if (anyDelay)
             report.delays.resize(report.ends.size(), -1);
         m_slot->state.store(WorkerSlot::Idle, std::memory_order_release);
         return send(report);
+    }
+
+    // Converts the report's readings (and `current`, a reading after them: the task running
+    // now, or the last end again) to ns in one pass, and appends to report.ends each group's
+    // tasks' ends, its even share of the group's time; returns `current` in ns.
+    std::int64_t sendableEnds(WorkerReport& report, std::int64_t current)
+    {
+        m_readings.push_back(current);
+        m_lastSendNs = m_clock.convert(m_readings);
+        for (std::size_t g = 0; g < m_groupTasks.size(); ++g)
+            TaskClock::splitEvenly(m_readings[g], std::max(m_readings[g + 1], m_readings[g]),
+                                   m_groupTasks[g], report.ends);
+        const std::int64_t currentNs = m_readings.back();
+        m_readings.clear();
+        m_groupTasks.clear();
+        return currentNs;
     }
 
     // One task through its TaskFunction: its result goes into the report, or its error.
@@ -358,6 +382,8 @@ private:
     TaskClock m_clock;
     std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
     WorkerReport m_report;           // the chunk's report, reused
+    std::vector<std::int64_t> m_readings;   // recording: see runChunk
+    std::vector<std::int64_t> m_groupTasks; // recording: tasks a group
     Bytes m_frame;                   // the encoded report, reused
     std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
 };
