@@ -150,16 +150,19 @@ void TaskClock::splitEvenly(std::int64_t from, std::int64_t to, std::int64_t par
     const std::int64_t span = to - from;
     const std::int64_t q = span / parts;
     const std::int64_t r = span % parts;
+    const std::size_t base = out.size();
+    out.resize(base + std::size_t(parts));
+    std::int64_t* share = out.data() + base;
     std::int64_t at = from;
     std::int64_t carry = 0;
-    for (std::int64_t j = 1; j <= parts; ++j) {
+    for (std::int64_t j = 0; j < parts; ++j) {
         at += q;
         carry += r;
         if (carry >= parts) {
             carry -= parts;
             ++at;
         }
-        out.push_back(at);
+        share[j] = at;
     }
 }
 
