@@ -2,6 +2,7 @@
 
 #include "packedspan.h"
 #include "segmentedarray.h"
+#include "taskclock.h"
 
 #include <algorithm>
 #include <bit>
@@ -107,6 +108,7 @@ struct EventLog::Storage
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0; // the writer's count of events
     const void* lastInputs = nullptr; // the writer's: the input list `inputs` ends with
+    std::vector<std::int64_t> groupedEnds; // the writer's: a grouped span's ends, when expanded
     std::atomic<std::uint64_t> logicalSize{0};
 };
 
@@ -154,25 +156,52 @@ void EventLog::appendLocked(const Event& e)
     s.logicalPending += 1;
 }
 
-void EventLog::appendSpanLocked(const TaskSpan& span)
+void EventLog::appendSpanLocked(const TaskSpan& given)
 {
-    if (span.endNs.empty()) {
+    TaskSpan span = given;
+    Storage& s = *m_storage;
+    std::size_t n = span.endNs.size();
+    // A span given as timing groups is kept as such where they fit and hold four tasks or more
+    // each on average; else as every task's end, which the groups give.
+    bool grouped = false;
+    const auto expandGroups = [&] {
+        s.groupedEnds.clear();
+        TaskClock::splitGroups(span.groupsStartNs, span.groupEndNs, span.groupTasks, s.groupedEnds);
+        span.endNs = s.groupedEnds;
+        grouped = false;
+    };
+    if (span.endNs.empty() && !span.groupTasks.empty()) {
+        constexpr auto kMaxTasks = std::int64_t(std::numeric_limits<std::uint32_t>::max());
+        std::int64_t tasks = 0;
+        for (const std::int64_t t : span.groupTasks) {
+            if (t < 1 || t > kMaxTasks - tasks)
+                throw std::invalid_argument("EventLog: a span's timing groups are malformed");
+            tasks += t;
+        }
+        if (span.groupEndNs.size() != span.groupTasks.size())
+            throw std::invalid_argument("EventLog: a span's timing groups are malformed");
+        n = std::size_t(tasks);
+        grouped = 4 * span.groupTasks.size() <= n &&
+                  PackedSpan::groupsFit(span.firstStartNs, span.groupsStartNs, span.groupEndNs,
+                                        span.groupTasks);
+        if (!grouped)
+            expandGroups();
+    }
+    if (n == 0) {
         if (span.taken || span.receivedNs >= 0)
             throw std::invalid_argument("EventLog: a span carries its chunk's events with tasks");
         return;
     }
     const bool intResults = !span.intResults.empty();
-    if ((intResults ? span.intResults.size() : span.results.size()) != span.endNs.size() ||
+    if ((intResults ? span.intResults.size() : span.results.size()) != n ||
         (intResults && !span.results.empty()))
         throw std::invalid_argument("EventLog: a task span needs one result per task");
     if (span.taken && span.firstStartLogged)
         throw std::invalid_argument("EventLog: a span that starts its chunk starts its first task");
     if (span.groupSize < 0 || span.groupSize > std::numeric_limits<std::uint16_t>::max() ||
-        span.groupFrom < 0 || span.groupFrom > span.groupEnd ||
-        std::size_t(span.groupEnd) > span.endNs.size() ||
+        span.groupFrom < 0 || span.groupFrom > span.groupEnd || std::size_t(span.groupEnd) > n ||
         (span.groupSize == 0 && span.groupEnd > span.groupFrom))
         throw std::invalid_argument("EventLog: a span's timing group is out of range");
-    const std::size_t n = span.endNs.size();
     const auto scalarKind = [](const PackedSpan::Column& c) {
         const auto k = c.kind;
         return c.uniform && (k == Value::Kind::None || k == Value::Kind::Bool ||
@@ -196,7 +225,6 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         inputsInRange &&
         (scalarKind(inputColumn) || std::all_of(taskInputs.begin(), taskInputs.end(), isScalar));
 
-    Storage& s = *m_storage;
     Record r = {};
     r.first = s.logicalPending;
     r.groupFrom = span.groupFrom;
@@ -204,7 +232,7 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.groupSize = std::uint16_t(span.groupSize);
     r.tNs = span.firstStartNs;
     r.task = span.firstTask;
-    r.a = std::int64_t(span.endNs.size());
+    r.a = std::int64_t(n);
     r.b = std::int64_t(s.cells.pending());
     r.value = -1;
     if (span.inputs && !inlineInputs) {
@@ -227,11 +255,26 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
               (span.receivedNs >= 0 ? Record::kReceived : 0);
     r.receivedNs = span.receivedNs;
     const Value* results = span.results.data();
-    const std::int64_t* ends = span.endNs.data();
     const Value* in = inlineInputs ? taskInputs.data() : nullptr;
     const std::int64_t* ints = span.intResults.data();
+    const bool valuesPackable = resultColumn.uniform && (!in || inputColumn.uniform);
+    if (grouped && valuesPackable) {
+        r.b = std::int64_t(s.words.pending());
+        r.packing = PackedSpan::appendGrouped(
+            s.words, span.firstStartNs, span.groupsStartNs, span.groupEndNs, span.groupTasks,
+            resultColumn, span.results, span.intResults, in ? inputColumn : PackedSpan::Column{},
+            in ? taskInputs : std::span<const Value>());
+        r.valueKind = resultColumn.kind;
+        r.inputKind = in ? inputColumn.kind : Value::Kind::None;
+        s.records.emplace(r);
+        s.logicalPending += r.count();
+        return;
+    }
+    if (grouped)
+        expandGroups();
+    const std::int64_t* ends = span.endNs.data();
     const PackedSpan::Ends endsForm = PackedSpan::classifyEnds(span.firstStartNs, span.endNs);
-    const bool packable = resultColumn.uniform && (!in || inputColumn.uniform) && endsForm.fit;
+    const bool packable = valuesPackable && endsForm.fit;
     if (packable) {
         r.b = std::int64_t(s.words.pending());
         r.packing = PackedSpan::append(s.words, span.firstStartNs, span.endNs, endsForm,
@@ -349,7 +392,7 @@ std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
     const std::uint64_t pos = part.pos;
     const std::uint64_t k = pos / 2;
     if (r.packing & PackedSpan::kPacked) {
-        const PackedSpan packed(std::size_t(r.b), std::size_t(r.a), r.packing);
+        const PackedSpan packed(m_storage->words, std::size_t(r.b), std::size_t(r.a), r.packing);
         const auto& words = m_storage->words;
         if (pos % 2)
             return r.tNs + packed.endOffset(words, k);
@@ -385,7 +428,8 @@ Event EventLog::at(std::size_t index) const
         if (finished && std::int64_t(k) >= r.groupFrom && k < r.groupEnd)
             e.a = r.groupSize;
         if (r.packing & PackedSpan::kPacked) {
-            const PackedSpan packed(std::size_t(r.b), std::size_t(r.a), r.packing);
+            const PackedSpan packed(m_storage->words, std::size_t(r.b), std::size_t(r.a),
+                                    r.packing);
             const auto& words = m_storage->words;
             if (finished) {
                 e.value = PackedSpan::scalarValue(r.valueKind, packed.resultBits(words, k));

@@ -51,6 +51,13 @@ public:
         std::int64_t firstStartNs = 0;
         bool firstStartLogged = false;
         std::span<const std::int64_t> endNs;
+        // Or, with endNs empty, the worker's timing groups: group g's groupTasks[g] tasks share
+        // evenly (TaskClock::splitEvenly) the time from its start (groupsStartNs for the first,
+        // the previous group's end after it) to groupEndNs[g]; a group that would end before it
+        // starts ends at its start. Kept as groups where PackedSpan can (a few bytes a group).
+        std::int64_t groupsStartNs = 0;
+        std::span<const std::int64_t> groupEndNs;
+        std::span<const std::int64_t> groupTasks;
         std::span<const Value> results;           // None, bool, int or float only (isScalar)
         std::span<const std::int64_t> intResults; // or int results (an int kernel's)
         // The job's inputs, indexed by task (TaskStarted's value); null: None.

@@ -257,6 +257,15 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
         words.emplaceRun(n, [&](std::size_t k) { return std::uint32_t(ends[k] - start); });
     }
 
+    return packing | appendValues(words, n, resultColumn, results, intResults, inputColumn, inputs);
+}
+
+std::uint8_t PackedSpan::appendValues(Words& words, std::size_t n, const Column& resultColumn,
+                                      std::span<const Value> results,
+                                      std::span<const std::int64_t> intResults,
+                                      const Column& inputColumn, std::span<const Value> inputs)
+{
+    std::uint8_t packing = 0;
     if (!intResults.empty())
         packing |= putColumn(
             words, n, resultColumn, [&](std::size_t k) { return intResults[k]; }, kWideResults,
@@ -275,10 +284,64 @@ std::uint8_t PackedSpan::append(Words& words, std::int64_t start,
     return packing | putValues(words, inputs, inputColumn, kWideInputs, 0);
 }
 
-PackedSpan::PackedSpan(std::size_t base, std::size_t n, std::uint8_t packing)
+bool PackedSpan::groupsFit(std::int64_t start, std::int64_t groupsStart,
+                           std::span<const std::int64_t> groupEnds,
+                           std::span<const std::int64_t> groupTasks)
+{
+    if (groupEnds.empty() || groupEnds.size() != groupTasks.size() || groupsStart < start ||
+        start < 0)
+        return false;
+    constexpr auto kU32Max = std::int64_t(std::numeric_limits<std::uint32_t>::max());
+    std::int64_t previous = groupsStart;
+    std::int64_t tasks = 0;
+    for (std::size_t g = 0; g < groupEnds.size(); ++g) {
+        if (groupEnds[g] < previous || groupEnds[g] - start > kU32Max || groupTasks[g] < 1 ||
+            groupTasks[g] > kU32Max - tasks)
+            return false;
+        previous = groupEnds[g];
+        tasks += groupTasks[g];
+    }
+    return true;
+}
+
+std::uint8_t PackedSpan::appendGrouped(Words& words, std::int64_t start, std::int64_t groupsStart,
+                                       std::span<const std::int64_t> groupEnds,
+                                       std::span<const std::int64_t> groupTasks,
+                                       const Column& resultColumn, std::span<const Value> results,
+                                       std::span<const std::int64_t> intResults,
+                                       const Column& inputColumn, std::span<const Value> inputs)
+{
+    const std::size_t groups = groupEnds.size();
+    words.emplace(std::uint32_t(groupsStart - start));
+    words.emplace(std::uint32_t(groups));
+    words.emplaceRun(groups, [&](std::size_t g) { return std::uint32_t(groupEnds[g] - start); });
+    std::uint64_t upTo = 0; // tasks up to and including group g
+    words.emplaceRun(groups, [&](std::size_t g) {
+        upTo += std::uint64_t(groupTasks[g]);
+        return std::uint32_t(upTo);
+    });
+    const auto n = std::size_t(upTo);
+    // Per block, the group holding its first task.
+    std::size_t g = 0;
+    std::uint64_t groupLast = std::uint64_t(groupTasks[0]); // tasks up to group g's last
+    words.emplaceRun(blocksOf(n), [&](std::size_t b) {
+        while (groupLast <= b * kBlock)
+            groupLast += std::uint64_t(groupTasks[++g]);
+        return std::uint32_t(g);
+    });
+    return kPacked | kGroupEnds |
+           appendValues(words, n, resultColumn, results, intResults, inputColumn, inputs);
+}
+
+PackedSpan::PackedSpan(const Words& words, std::size_t base, std::size_t n, std::uint8_t packing)
     : m_packing(packing), m_blocks(blocksOf(n)), m_ends(base)
 {
-    m_results = m_ends + ((packing & kNarrowEnds) ? m_blocks + (n + 1) / 2 : n);
+    if (packing & kGroupEnds) {
+        m_groups = words[m_ends + 1];
+        m_results = m_ends + 2 + 2 * m_groups + m_blocks;
+    } else {
+        m_results = m_ends + ((packing & kNarrowEnds) ? m_blocks + (n + 1) / 2 : n);
+    }
     if (packing & kBlockResults)
         m_inputs = m_results + 2 * m_blocks + n;
     else
@@ -290,8 +353,28 @@ std::int64_t PackedSpan::readWide(const Words& words, std::size_t at)
     return std::int64_t(std::uint64_t(words[at]) | (std::uint64_t(words[at + 1]) << 32));
 }
 
+std::int64_t PackedSpan::groupEndOffset(const Words& words, std::size_t k) const
+{
+    // Words: the groups' first start, the number of groups, their ends, the tasks up to each
+    // one's last, and per block the group of its first task; task k is in the first group whose
+    // tasks reach past it, a few groups at most after its block's.
+    const std::size_t ends = m_ends + 2;
+    const std::size_t upTo = ends + m_groups;
+    std::size_t g = words[upTo + m_groups + k / kBlock];
+    while (words[upTo + g] <= k)
+        ++g;
+    const std::uint64_t first = g ? words[upTo + g - 1] : 0;
+    const std::uint64_t parts = words[upTo + g] - first;
+    const std::uint64_t from = g ? words[ends + g - 1] : words[m_ends];
+    const std::uint64_t to = words[ends + g];
+    // TaskClock::splitEvenly's share j of [from, to]: (to - from) < 2^32 and j <= parts < 2^32.
+    return std::int64_t(from + (to - from) * (k - first + 1) / parts);
+}
+
 std::int64_t PackedSpan::endOffset(const Words& words, std::size_t k) const
 {
+    if (m_packing & kGroupEnds)
+        return groupEndOffset(words, k);
     if (!(m_packing & kNarrowEnds))
         return std::int64_t(words[m_ends + k]);
     const std::uint32_t pair = words[m_ends + m_blocks + k / 2];

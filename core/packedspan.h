@@ -14,7 +14,10 @@ namespace poolscope {
 // of its forms that holds its values exactly:
 //  - end times: per task a u32 offset from the span's first start; or (kNarrowEnds) per block of
 //    kBlock tasks the u32 offset of the block's first end, and per task a u16 after it: 2 bytes a
-//    task where a block's tasks end within 65.5 us of each other (short tasks do);
+//    task where a block's tasks end within 65.5 us of each other (short tasks do); or
+//    (kGroupEnds) the worker's timing groups, the tasks of each sharing its time evenly: the
+//    groups' first start and per group its end (u32 offsets) and the tasks up to its last, and
+//    per block the group of the block's first task, a few bytes a group of up to 1,024 tasks;
 //  - results: per task one word (an int32, a bool, None) or two (kWideResults: an int64, a
 //    float's bits); or (kBlockResults, ints only) per block its first value as two words, and
 //    per task an int32 after it, where a block's values are that close (squares of a range);
@@ -33,6 +36,7 @@ public:
     static constexpr std::uint8_t kStepInputs = 8;
     static constexpr std::uint8_t kNarrowEnds = 16;
     static constexpr std::uint8_t kBlockResults = 32;
+    static constexpr std::uint8_t kGroupEnds = 64;
     static constexpr std::size_t kBlock = 256;
 
     // What a column holds: one kind throughout or not, whether a value needs two words, and
@@ -75,20 +79,44 @@ public:
                                std::span<const std::int64_t> intResults, const Column& inputColumn,
                                std::span<const Value> inputs);
 
+    // A span's ends as timing groups: group g's groupTasks[g] tasks share evenly the time from
+    // its start (groupsStart for the first, the previous group's end after it) to groupEnds[g]
+    // (TaskClock::splitEvenly's shares). They fit when the groups start at or after `start`,
+    // their ends do not go back and stay within 2^32 - 1 ns of `start`, and every group has a
+    // task, fewer than 2^32 in all.
+    static bool groupsFit(std::int64_t start, std::int64_t groupsStart,
+                          std::span<const std::int64_t> groupEnds,
+                          std::span<const std::int64_t> groupTasks);
+    // Appends a span of timing groups that fit, its results and its inputs (as append() does);
+    // returns its packing flags (kGroupEnds among them).
+    static std::uint8_t appendGrouped(Words& words, std::int64_t start, std::int64_t groupsStart,
+                                      std::span<const std::int64_t> groupEnds,
+                                      std::span<const std::int64_t> groupTasks,
+                                      const Column& resultColumn, std::span<const Value> results,
+                                      std::span<const std::int64_t> intResults,
+                                      const Column& inputColumn, std::span<const Value> inputs);
+
     // The span of n tasks written at word `base` with `packing`.
-    PackedSpan(std::size_t base, std::size_t n, std::uint8_t packing);
+    PackedSpan(const Words& words, std::size_t base, std::size_t n, std::uint8_t packing);
     std::int64_t endOffset(const Words& words, std::size_t k) const; // ns after the start
     std::int64_t resultBits(const Words& words, std::size_t k) const;
     std::int64_t inputBits(const Words& words, std::size_t k) const;
 
 private:
     static std::int64_t readWide(const Words& words, std::size_t at);
+    // The results and inputs columns of n tasks, after the ends; returns their flags.
+    static std::uint8_t appendValues(Words& words, std::size_t n, const Column& resultColumn,
+                                     std::span<const Value> results,
+                                     std::span<const std::int64_t> intResults,
+                                     const Column& inputColumn, std::span<const Value> inputs);
+    std::int64_t groupEndOffset(const Words& words, std::size_t k) const;
 
     std::uint8_t m_packing;
     std::size_t m_blocks;
     std::size_t m_ends; // first word of each column
     std::size_t m_results;
     std::size_t m_inputs;
+    std::size_t m_groups = 0; // kGroupEnds
 };
 
 } // namespace poolscope

@@ -885,7 +885,7 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
     w.chunkValues.clear();
 }
 
-void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std::int64_t receivedNs)
+void PoolEngine::logTasks(Worker& w, WorkerReport& r, const Job* job, std::int64_t receivedNs)
 {
     // One Event reused for the whole report: only the fields that change are set.
     EventLog::Batch batch(*m_log);
@@ -906,9 +906,10 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
     const auto resultAt = [&](std::size_t k) {
         return r.intResults ? Value(static_cast<long long>(r.intValues[k])) : r.values[k];
     };
+    const auto timed = std::size_t(r.timedTasks());
     std::size_t spanned = 0;
     if (r.delays.empty()) {
-        const std::size_t n = std::min(r.ends.size(), resultCount);
+        const std::size_t n = std::min(timed, resultCount);
         if (r.intResults)
             spanned = n;
         while (spanned < n && EventLog::isScalar(r.values[spanned]))
@@ -921,7 +922,12 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
     const bool spanStartsChunk =
         spanned > 0 && r.fromTask == r.first && r.fromTask >= w.startedUpTo;
     const bool spanEndsChunk =
-        spanned > 0 && spanned == r.ends.size() && r.ok && r.kind == WorkerReport::Kind::Result;
+        spanned > 0 && spanned == timed && r.ok && r.kind == WorkerReport::Kind::Result;
+    // The usual report is one span of all its tasks, kept as the worker's timing groups; else
+    // the tasks' ends one by one.
+    const bool spanAsGroups = spanned > 0 && spanned == timed;
+    if (!spanAsGroups)
+        r.expandEnds();
     if (logTaken && !spanStartsChunk) {
         e.tNs = r.takenNs;
         e.kind = EventKind::ChunkTaken;
@@ -937,7 +943,13 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
         span.firstTask = r.fromTask;
         span.firstStartNs = r.fromTask == r.first ? r.takenNs : w.lastEndNs;
         span.firstStartLogged = r.fromTask < w.startedUpTo;
-        span.endNs = std::span<const std::int64_t>(r.ends).first(spanned);
+        if (spanAsGroups) {
+            span.groupsStartNs = r.groupsStartNs;
+            span.groupEndNs = r.groupEndNs;
+            span.groupTasks = r.groupTasks;
+        } else {
+            span.endNs = std::span<const std::int64_t>(r.ends).first(spanned);
+        }
         if (r.intResults)
             span.intResults = std::span<const std::int64_t>(r.intValues).first(spanned);
         else
@@ -953,9 +965,9 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
         }
         batch.add(span);
         w.startedUpTo = std::max(w.startedUpTo, r.fromTask + std::int64_t(spanned));
-        w.lastEndNs = r.ends[spanned - 1];
+        w.lastEndNs = spanAsGroups ? r.groupEndNs.back() : r.ends[spanned - 1];
     }
-    for (std::size_t k = spanned; k < r.ends.size(); ++k) {
+    for (std::size_t k = spanned; k < timed; ++k) {
         const std::int64_t index = r.fromTask + std::int64_t(k);
         e.task = index;
         if (index >= w.startedUpTo) {
@@ -984,7 +996,7 @@ void PoolEngine::logTasks(Worker& w, const WorkerReport& r, const Job* job, std:
         w.lastEndNs = r.ends[k];
     }
     if (r.kind == WorkerReport::Kind::Progress && r.currentStartNs >= 0) {
-        const std::int64_t index = r.fromTask + std::int64_t(r.ends.size());
+        const std::int64_t index = r.fromTask + std::int64_t(timed);
         if (index >= w.startedUpTo) {
             e.tNs = r.currentStartNs;
             e.kind = EventKind::TaskStarted;

@@ -207,8 +207,8 @@ private:
     // Takes the report's values; receivedNs: when the bytes holding it were read (recording).
     void handleReport(Worker& worker, WorkerReport& report, std::int64_t receivedNs);
     // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
-    void logTasks(Worker& worker, const WorkerReport& report, const Job* job,
-                  std::int64_t receivedNs);
+    // Expands the report's ends (WorkerReport::expandEnds) only for tasks logged one by one.
+    void logTasks(Worker& worker, WorkerReport& report, const Job* job, std::int64_t receivedNs);
     void handleExit(Worker& worker);
     struct LostChunk
     {

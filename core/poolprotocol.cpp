@@ -1,5 +1,6 @@
 #include "poolprotocol.h"
 
+#include "taskclock.h"
 #include "valuewriter.h"
 #include "wirereader.h"
 
@@ -80,7 +81,8 @@ namespace {
 
 void writeReport(const WorkerReport& r, Bytes& out)
 {
-    out.reserve(out.size() + 64 + r.values.size() * 6 + r.intValues.size() * 8 + r.ends.size() * 9);
+    out.reserve(out.size() + 64 + r.values.size() * 6 + r.intValues.size() * 8 +
+                r.groupEndNs.size() * 18);
     ValueWriter w(out);
     switch (r.kind) {
     case WorkerReport::Kind::Ready:
@@ -92,8 +94,9 @@ void writeReport(const WorkerReport& r, Bytes& out)
         break;
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result:
-        w.beginList(16).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
-        w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask).writeIntList(r.ends);
+        w.beginList(18).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
+        w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask).writeInt(r.groupsStartNs);
+        w.writeIntList(r.groupEndNs).writeIntList(r.groupTasks);
         if (r.intResults)
             w.writeIntList(r.intValues);
         else
@@ -125,6 +128,20 @@ void encodeReportFrame(const WorkerReport& r, Bytes& frame)
     sealFrame(frame);
 }
 
+std::int64_t WorkerReport::timedTasks() const
+{
+    std::int64_t tasks = 0;
+    for (const std::int64_t t : groupTasks)
+        tasks += t;
+    return tasks;
+}
+
+void WorkerReport::expandEnds()
+{
+    ends.clear();
+    TaskClock::splitGroups(groupsStartNs, groupEndNs, groupTasks, ends);
+}
+
 WorkerReport decodeReport(std::span<const std::uint8_t> payload)
 {
     WorkerReport r;
@@ -149,6 +166,9 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
     if (kind < 0 || kind > 3)
         throw WireError("unknown report kind " + std::to_string(kind));
     r.kind = WorkerReport::Kind(kind);
+    r.groupsStartNs = 0;
+    r.groupEndNs.clear();
+    r.groupTasks.clear();
     r.ends.clear();
     r.values.clear();
     r.intValues.clear();
@@ -175,13 +195,15 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
     }
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result: {
-        need(16);
+        need(18);
         r.job = std::int32_t(in.integer());
         r.chunk = std::int32_t(in.integer());
         r.first = in.integer();
         r.takenNs = in.integer();
         r.fromTask = in.integer();
-        in.intList(r.ends);
+        r.groupsStartNs = in.integer();
+        in.intList(r.groupEndNs);
+        in.intList(r.groupTasks);
         r.intResults = in.packedOrList(r.intValues, r.values);
         in.floatList(r.delays);
         r.currentStartNs = in.integer();
@@ -196,7 +218,17 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
         r.groupFrom = std::int32_t(in.integer());
         r.groupEnd = std::int32_t(in.integer());
         r.groupSize = std::int32_t(in.integer());
-        const auto tasks = std::int64_t(r.ends.size());
+        if (r.groupEndNs.size() != r.groupTasks.size())
+            throw WireError("malformed report: timing groups without their tasks");
+        std::int64_t previous = r.groupsStartNs;
+        std::int64_t tasks = 0;
+        for (std::size_t g = 0; g < r.groupTasks.size(); ++g) {
+            if (r.groupTasks[g] < 1 || r.groupTasks[g] > (std::int64_t(1) << 31) - tasks ||
+                r.groupEndNs[g] < previous)
+                throw WireError("malformed report: a bad timing group");
+            previous = r.groupEndNs[g];
+            tasks += r.groupTasks[g];
+        }
         if (r.groupSize < 0 || r.groupFrom < 0 || r.groupFrom > r.groupEnd || r.groupEnd > tasks ||
             (r.groupSize == 0 && r.groupEnd > r.groupFrom))
             throw WireError("malformed report: a bad timing group");

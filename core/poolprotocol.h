@@ -55,7 +55,16 @@ struct WorkerReport
     std::int64_t first = 0;
     std::int64_t takenNs = 0;
     std::int64_t fromTask = 0;
-    std::vector<std::int64_t> ends; // end time of each task (ns); empty when not recording
+    // Recording (else empty): the tasks' timing as the worker read it. Group g's groupTasks[g]
+    // tasks share evenly (TaskClock::splitEvenly) the time from its start (groupsStartNs for
+    // the first, the previous group's end after it) to groupEndNs[g], which never goes back.
+    std::int64_t groupsStartNs = 0;
+    std::vector<std::int64_t> groupEndNs;
+    std::vector<std::int64_t> groupTasks;
+    std::int64_t timedTasks() const; // the tasks the groups hold
+    // Every task's end (ns), as the groups give it: not on the wire; filled by expandEnds().
+    std::vector<std::int64_t> ends;
+    void expandEnds();
     Value::List values;             // results, parallel to ends (the failing task has none)
     // A worker's alternative to values for an IntKernel's results (intResults): encoded as the
     // same list, which the parent decodes into values.

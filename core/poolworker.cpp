@@ -177,7 +177,8 @@ private:
         report.error = {};
         report.values.clear();
         report.intValues.clear();
-        report.ends.clear();
+        report.groupEndNs.clear();
+        report.groupTasks.clear();
         report.delays.clear();
         report.groupFrom = report.groupEnd = report.groupSize = 0;
         const std::size_t n = msg.size();
@@ -189,8 +190,6 @@ private:
             report.intValues.reserve(n);
         else
             report.values.reserve(n);
-        if (rec)
-            report.ends.reserve(n);
 
         const TaskFunction fn = TaskRegistry::builtins().find(msg.func);
         Value packedItem;      // an item of a packed chunk, as a Value (no kernel)
@@ -206,11 +205,10 @@ private:
         std::int64_t start = rec ? m_clock.anchorReading() : 0;
         std::size_t group = 1;   // tasks a clock reading
         std::size_t inGroup = 0; // tasks run since the last reading
-        // The report's readings: its first group's start, then each group's end, with the
-        // number of tasks of each group. Only they are converted to ns when the report goes
-        // out; then each group's time is shared among its tasks (sendableEnds).
+        // The report's readings: its first group's start, then each group's end (the number of
+        // tasks of each group goes into the report). Only they are converted to ns, when the
+        // report goes out (sendableTiming); each group's tasks share its time.
         m_readings.clear();
-        m_groupTasks.clear();
         std::size_t timed = 0; // tasks of the report timed so far
         const auto closeGroup = [&] {
             const std::int64_t now = m_clock.read();
@@ -219,7 +217,7 @@ private:
             if (m_readings.empty())
                 m_readings.push_back(groupStart);
             m_readings.push_back(std::max(now, groupStart));
-            m_groupTasks.push_back(tasks);
+            report.groupTasks.push_back(tasks);
             timed += inGroup;
             if (inGroup > 1)
                 report.groupEnd = std::int32_t(timed);
@@ -250,14 +248,15 @@ private:
                     // Worth a message of its own: the task is slow, or the worker is about to
                     // die, so that the parent sees the task start live.
                     report.kind = WorkerReport::Kind::Progress;
-                    report.currentStartNs = sendableEnds(report, start);
-                    timed = 0;
+                    report.currentStartNs = sendableTiming(report, start);
                     if (anyDelay)
-                        report.delays.resize(report.ends.size(), -1);
+                        report.delays.resize(timed, -1);
+                    timed = 0;
                     if (!send(report))
                         return false;
                     report.fromTask = index;
-                    report.ends.clear();
+                    report.groupEndNs.clear();
+                    report.groupTasks.clear();
                     report.values.clear();
                     report.intValues.clear();
                     report.delays.clear();
@@ -306,26 +305,28 @@ private:
         report.currentStartNs = -1;
         report.finished = finished;
         if (rec)
-            sendableEnds(report, start);
+            sendableTiming(report, start);
         if (anyDelay)
-            report.delays.resize(report.ends.size(), -1);
+            report.delays.resize(timed, -1);
         m_slot->state.store(WorkerSlot::Idle, std::memory_order_release);
         return send(report);
     }
 
     // Converts the report's readings (and `current`, a reading after them: the task running
-    // now, or the last end again) to ns in one pass, and appends to report.ends each group's
-    // tasks' ends, its even share of the group's time; returns `current` in ns.
-    std::int64_t sendableEnds(WorkerReport& report, std::int64_t current)
+    // now, or the last end again) to ns in one pass, into the report's timing groups (their
+    // ends never going back); returns `current` in ns.
+    std::int64_t sendableTiming(WorkerReport& report, std::int64_t current)
     {
         m_readings.push_back(current);
         m_lastSendNs = m_clock.convert(m_readings);
-        for (std::size_t g = 0; g < m_groupTasks.size(); ++g)
-            TaskClock::splitEvenly(m_readings[g], std::max(m_readings[g + 1], m_readings[g]),
-                                   m_groupTasks[g], report.ends);
+        report.groupsStartNs = m_readings[0];
+        std::int64_t end = m_readings[0];
+        for (std::size_t g = 0; g < report.groupTasks.size(); ++g) {
+            end = std::max(end, m_readings[g + 1]);
+            report.groupEndNs.push_back(end);
+        }
         const std::int64_t currentNs = m_readings.back();
         m_readings.clear();
-        m_groupTasks.clear();
         return currentNs;
     }
 
@@ -382,8 +383,7 @@ private:
     TaskClock m_clock;
     std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
     WorkerReport m_report;           // the chunk's report, reused
-    std::vector<std::int64_t> m_readings;   // recording: see runChunk
-    std::vector<std::int64_t> m_groupTasks; // recording: tasks a group
+    std::vector<std::int64_t> m_readings; // recording: see runChunk
     Bytes m_frame;                   // the encoded report, reused
     std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
 };

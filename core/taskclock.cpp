@@ -166,4 +166,16 @@ void TaskClock::splitEvenly(std::int64_t from, std::int64_t to, std::int64_t par
     }
 }
 
+void TaskClock::splitGroups(std::int64_t start, std::span<const std::int64_t> groupEnds,
+                            std::span<const std::int64_t> groupTasks,
+                            std::vector<std::int64_t>& out)
+{
+    std::int64_t from = start;
+    for (std::size_t g = 0; g < groupTasks.size(); ++g) {
+        const std::int64_t to = std::max(from, groupEnds[g]);
+        splitEvenly(from, to, groupTasks[g], out);
+        from = to;
+    }
+}
+
 } // namespace poolscope

@@ -46,6 +46,12 @@ public:
     // tasks of a timing group share its time evenly. parts >= 1, to >= from.
     static void splitEvenly(std::int64_t from, std::int64_t to, std::int64_t parts,
                             std::vector<std::int64_t>& out);
+    // Appends every task's end from timing groups: group g's groupTasks[g] tasks share evenly
+    // the time from its start (start for the first, the previous group's end after it) to
+    // groupEnds[g], or end at its start if that is later. Each groupTasks[g] >= 1.
+    static void splitGroups(std::int64_t start, std::span<const std::int64_t> groupEnds,
+                            std::span<const std::int64_t> groupTasks,
+                            std::vector<std::int64_t>& out);
 
 private:
     void readPair(std::int64_t& ns, std::int64_t& ticks) const;

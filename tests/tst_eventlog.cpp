@@ -1,4 +1,5 @@
 #include "eventlog.h"
+#include "taskclock.h"
 
 #include <QTest>
 #include <array>
@@ -507,6 +508,114 @@ private slots:
                 QCOMPARE(e.value, inputs.empty() ? Value() : inputs[k]);
             }
         }
+    }
+
+    // A worker's timing groups (group g's tasks share the time from its start to its end
+    // evenly) read back as the same events as the span given task by task, with each task's
+    // end its share (TaskClock::splitEvenly), whether the log keeps the groups (kGroupEnds) or
+    // every end (groups it cannot keep: too small, out of order, before the span's start, too
+    // long after it, mixed results).
+    void groupedSpansReadBackAsTheirShares_data()
+    {
+        QTest::addColumn<std::int64_t>("groupsStart"); // the span starts at 1,000
+        QTest::addColumn<std::vector<std::int64_t>>("groupEnds");
+        QTest::addColumn<std::vector<std::int64_t>>("groupTasks");
+        QTest::addColumn<bool>("mixedResults");
+        QTest::addColumn<bool>("keptAsGroups"); // fewer bytes than 2 a task
+        std::vector<std::int64_t> ends, tasks;
+        std::int64_t at = 1'000;
+        // A chunk of 12,500 squares: groups of 1, 2, 4, ... 1,024, then 1,024 each.
+        for (std::int64_t left = 12'500, size = 1; left > 0;
+             size = std::min<std::int64_t>(2 * size, 1024)) {
+            const std::int64_t t = std::min(left, size);
+            at += 3 * t + 7;
+            ends.push_back(at);
+            tasks.push_back(t);
+            left -= t;
+        }
+        QTest::newRow("doubling groups of a chunk")
+            << std::int64_t(1'000) << ends << tasks << false << true;
+        QTest::newRow("one group of 300")
+            << std::int64_t(1'050) << std::vector<std::int64_t>{1'050 + 299 * 5}
+            << std::vector<std::int64_t>{300} << false << true;
+        QTest::newRow("a group that takes no time")
+            << std::int64_t(1'000) << std::vector<std::int64_t>{1'400, 1'400, 2'000}
+            << std::vector<std::int64_t>{100, 100, 100} << false << true;
+        QTest::newRow("groups of one (every end)")
+            << std::int64_t(1'000) << std::vector<std::int64_t>{1'100, 1'200, 1'300}
+            << std::vector<std::int64_t>{1, 1, 1} << false << false;
+        QTest::newRow("a group ending before it starts (every end)")
+            << std::int64_t(1'000) << std::vector<std::int64_t>{1'400, 1'300, 2'000}
+            << std::vector<std::int64_t>{100, 100, 100} << false << false;
+        QTest::newRow("groups starting before the span (every end)")
+            << std::int64_t(990) << std::vector<std::int64_t>{1'400, 2'000}
+            << std::vector<std::int64_t>{100, 100} << false << false;
+        QTest::newRow("a group ending 2^32 ns after the span's start (every end)")
+            << std::int64_t(1'000)
+            << std::vector<std::int64_t>{1'400, 1'000 + (std::int64_t(1) << 32)}
+            << std::vector<std::int64_t>{100, 100} << false << false;
+        QTest::newRow("mixed results (every end, in cells)")
+            << std::int64_t(1'000) << std::vector<std::int64_t>{1'400, 2'000}
+            << std::vector<std::int64_t>{100, 100} << true << false;
+    }
+    void groupedSpansReadBackAsTheirShares()
+    {
+        QFETCH(std::int64_t, groupsStart);
+        QFETCH(std::vector<std::int64_t>, groupEnds);
+        QFETCH(std::vector<std::int64_t>, groupTasks);
+        QFETCH(bool, mixedResults);
+        QFETCH(bool, keptAsGroups);
+        std::vector<std::int64_t> ends; // what the groups say, task by task
+        TaskClock::splitGroups(groupsStart, groupEnds, groupTasks, ends);
+        const std::size_t n = ends.size();
+        Value::List results;
+        auto inputs = std::make_shared<Value::List>();
+        for (std::size_t k = 0; k < n; ++k) {
+            results.emplace_back(static_cast<long long>((46'000 + k) * (46'000 + k)));
+            inputs->emplace_back(static_cast<long long>(46'000 + k));
+        }
+        if (mixedResults)
+            results[1] = Value(2.5);
+        EventLog::TaskSpan span;
+        span.job = 4;
+        span.chunk = 2;
+        span.worker = 1;
+        span.pid = 99;
+        span.firstTask = 0;
+        span.firstStartNs = 1'000;
+        span.results = results;
+        span.inputs = inputs;
+        span.taken = true;
+        span.receivedNs = 5'000'000'000;
+        span.groupFrom = 0;
+        span.groupEnd = std::int32_t(n);
+        span.groupSize = 1024;
+        EventLog byTask, byGroup;
+        span.endNs = ends;
+        EventLog::Batch(byTask).add(span);
+        span.endNs = {};
+        span.groupsStartNs = groupsStart;
+        span.groupEndNs = groupEnds;
+        span.groupTasks = groupTasks;
+        EventLog::Batch(byGroup).add(span);
+        QCOMPARE(byGroup.size(), byTask.size());
+        QCOMPARE(byGroup.size(), 2 * n + 2);
+        for (std::size_t i = 0; i < byTask.size(); ++i) {
+            const Event a = byTask.at(i);
+            const Event b = byGroup.at(i);
+            QCOMPARE(b.tNs, a.tNs);
+            QCOMPARE(byGroup.timeAt(i), a.tNs);
+            QCOMPARE(int(b.kind), int(a.kind));
+            QCOMPARE(b.task, a.task);
+            QCOMPARE(b.value, a.value);
+            QCOMPARE(b.a, a.a);
+            QCOMPARE(b.worker, a.worker);
+        }
+        QCOMPARE(byTask.at(2 * n).tNs, ends.back()); // the last TaskFinished
+        const double perTask = double(byGroup.storageBytes()) / double(n);
+        const double byTaskPerTask = double(byTask.storageBytes()) / double(n);
+        QVERIFY2(keptAsGroups ? perTask < byTaskPerTask - 1.5 : perTask == byTaskPerTask,
+                 qPrintable(QString("%1 against %2").arg(perTask).arg(byTaskPerTask)));
     }
 
     // What recording costs, in bytes a task: a chunk of 12,500 squares of a range, ending

@@ -12,6 +12,21 @@ using namespace poolscope;
 
 namespace {
 
+// Timing for the report's first n tasks, as a worker groups it: the first four timed alone,
+// then groups of 16 (the last one shorter), 1 us a task from 123,456,789 ns.
+void timeTasks(WorkerReport& r, std::int64_t n)
+{
+    r.groupsStartNs = 123456789;
+    r.groupEndNs.clear();
+    r.groupTasks.clear();
+    for (std::int64_t done = 0; done < n;) {
+        const std::int64_t t = done < 4 ? 1 : std::min<std::int64_t>(16, n - done);
+        done += t;
+        r.groupTasks.push_back(t);
+        r.groupEndNs.push_back(123456789 + 1000 * done);
+    }
+}
+
 WorkerReport resultReport()
 {
     WorkerReport r;
@@ -21,14 +36,13 @@ WorkerReport resultReport()
     r.first = 300;
     r.takenNs = 123456789;
     r.fromTask = 300;
-    for (int i = 0; i < 100; ++i) { // long enough for the packed form of both lists
-        r.ends.push_back(123456789 + 1000 * i);
+    for (int i = 0; i < 100; ++i) // long enough for the packed form of the results
         r.values.emplace_back((300 + i) * (300 + i));
-    }
+    timeTasks(r, 100);
     r.finished = 100;
-    r.groupFrom = 4; // tasks 4..99 timed in groups of up to 64
+    r.groupFrom = 4; // tasks 4..99 timed in groups of up to 16
     r.groupEnd = 100;
-    r.groupSize = 64;
+    r.groupSize = 16;
     return r;
 }
 
@@ -55,7 +69,9 @@ void compareReports(const WorkerReport& a, const WorkerReport& b)
     QCOMPARE(a.first, b.first);
     QCOMPARE(a.takenNs, b.takenNs);
     QCOMPARE(a.fromTask, b.fromTask);
-    QCOMPARE(a.ends, b.ends);
+    QCOMPARE(a.groupsStartNs, b.groupsStartNs);
+    QCOMPARE(a.groupEndNs, b.groupEndNs);
+    QCOMPARE(a.groupTasks, b.groupTasks);
     QCOMPARE(resultsOf(a), resultsOf(b));
     QCOMPARE(a.delays, b.delays);
     QCOMPARE(a.currentStartNs, b.currentStartNs);
@@ -86,14 +102,16 @@ std::vector<WorkerReport> samples()
     progress.job = 1;
     progress.chunk = 0;
     progress.takenNs = 1000;
-    progress.ends = {1500, 2500};
+    progress.groupsStartNs = 1000;
+    progress.groupEndNs = {1500, 2500};
+    progress.groupTasks = {1, 1};
     progress.values = {Value("a string"), Value::tuple({1, 2.5})};
     progress.delays = {0.5, -1};
     progress.currentStartNs = 2500;
 
     WorkerReport failed = resultReport();
     failed.values.resize(40);
-    failed.ends.resize(41); // the failing task ended, and has no value
+    timeTasks(failed, 41); // the failing task ended, and has no value
     failed.finished = 41;
     failed.groupEnd = 41;
     failed.ok = false;
@@ -149,7 +167,9 @@ private slots:
             for (std::size_t i = 0; i < all.size(); ++i) {
                 const WorkerReport& r = all[pass == 0 ? i : all.size() - 1 - i];
                 decodeReport(encodeReport(r), into);
-                QCOMPARE(into.ends, r.ends);
+                QCOMPARE(into.groupsStartNs, r.groupsStartNs);
+                QCOMPARE(into.groupEndNs, r.groupEndNs);
+                QCOMPARE(into.groupTasks, r.groupTasks);
                 QCOMPARE(resultsOf(into), resultsOf(r));
                 QVERIFY(into.intResults ? into.values.empty() : into.intValues.empty());
                 QCOMPARE(into.delays, r.delays);
@@ -236,12 +256,54 @@ private slots:
         QVERIFY(refused > 0);
     }
 
+    // A report carries its tasks' timing as the worker's groups; the parent gets each task's
+    // end back as its share of its group (TaskClock::splitEvenly). Groups that go back in
+    // time, an empty group, or groups without their task counts are refused.
+    void timingGroupsGiveEachTaskItsShare()
+    {
+        WorkerReport r = resultReport();
+        r.groupsStartNs = 1000;
+        r.groupEndNs = {1000, 1010, 1010, 2000};
+        r.groupTasks = {2, 1, 3, 4};
+        r.values.resize(10);
+        r.finished = 10;
+        r.groupFrom = r.groupEnd = r.groupSize = 0;
+        WorkerReport back = decodeReport(encodeReport(r));
+        QCOMPARE(back.timedTasks(), std::int64_t(10));
+        back.expandEnds();
+        const std::vector<std::int64_t> ends{1000, 1000, 1010, 1010, 1010,
+                                             1010, 1257, 1505, 1752, 2000};
+        QCOMPARE(back.ends, ends);
+
+        const auto refused = [](WorkerReport bad) {
+            try {
+                decodeReport(encodeReport(bad));
+            } catch (const WireError&) {
+                return true;
+            }
+            return false;
+        };
+        WorkerReport back1 = r;
+        back1.groupEndNs = {1000, 999, 1010, 2000};
+        QVERIFY(refused(back1));
+        WorkerReport beforeStart = r;
+        beforeStart.groupsStartNs = 1001;
+        QVERIFY(refused(beforeStart));
+        WorkerReport empty = r;
+        empty.groupTasks = {2, 0, 3, 4};
+        QVERIFY(refused(empty));
+        WorkerReport unpaired = r;
+        unpaired.groupTasks = {2, 1, 3};
+        QVERIFY(refused(unpaired));
+        QVERIFY(!refused(r));
+    }
+
     // An int kernel's results travel as the same list as Values would.
     void intResultsRoundTrip()
     {
         for (std::size_t n : {std::size_t(0), std::size_t(3), std::size_t(100)}) {
             WorkerReport r = resultReport();
-            r.ends.resize(n);
+            timeTasks(r, std::int64_t(n));
             r.values.clear();
             r.intResults = true;
             for (std::size_t i = 0; i < n; ++i)

@@ -136,6 +136,16 @@ private slots:
         const std::int64_t start = clock.estimateNs(clock.anchorReading());
         QVERIFY(start >= t - 2'000 && start <= t + 2'000);
     }
+
+    // Timing groups back to every task's end: each group's tasks share it from the previous
+    // group's end; a group whose end is before that ends there.
+    void splitGroupsSharesEachGroupFromThePrevious()
+    {
+        std::vector<std::int64_t> out{7}; // appended to
+        TaskClock::splitGroups(100, std::vector<std::int64_t>{100, 90, 200, 203},
+                               std::vector<std::int64_t>{2, 1, 2, 3}, out);
+        QCOMPARE(out, (std::vector<std::int64_t>{7, 100, 100, 100, 150, 200, 201, 202, 203}));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestTaskClock)
