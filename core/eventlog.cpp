@@ -93,8 +93,9 @@ struct EventLog::Cell
     Value::Kind inputKind;
 };
 
-// A packed span: n tasks in 32-bit words from index b, laid out by PackedSpan (2 bytes a task
-// for the end of a short task, 4 for a square of a range, none for an input of a range).
+// A packed span: n tasks in 32-bit words from index b, laid out by PackedSpan (a few bytes a
+// timing group, or 2 a task for the end of a short task; 4 for a square of a range, none for an
+// input of a range).
 struct EventLog::Storage
 {
     static_assert(std::is_trivially_copyable_v<Record>);

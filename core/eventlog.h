@@ -25,8 +25,9 @@ namespace poolscope {
 // run plus per task its end time, scalar result and, when it is a scalar, its input (its start
 // is the previous task's end; other inputs stay in the job's shared input list, which the log
 // then keeps). Packed where the span allows it (results of one kind, inputs of one kind, ends
-// within 4.3 s of its start; see PackedSpan): about 6 bytes a task for the squares of a range
-// (2 for the end of a short task, 4 for the square, none for the input); else 32. Read back
+// within 4.3 s of its start; see PackedSpan): about 4 bytes a task for the squares of a range
+// given as a worker's timing groups (a few bytes a group for the ends, 4 for the square, none
+// for the input), 6 with an end per task (2 for the end of a short task); else 32. Read back
 // as the same TaskStarted / TaskFinished events, between the chunk's ChunkTaken and ChunkResult
 // when the span carries them (a whole report of a chunk is then one record). The storage is not
 // inherited by fork children (MADV_DONTFORK): a child never reads the log.
