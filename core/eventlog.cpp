@@ -157,21 +157,21 @@ void EventLog::appendLocked(const Event& e)
     s.logicalPending += 1;
 }
 
-void EventLog::appendSpanLocked(const TaskSpan& given)
+void EventLog::appendSpanLocked(const TaskSpan& span)
 {
-    TaskSpan span = given;
     Storage& s = *m_storage;
-    std::size_t n = span.endNs.size();
+    std::span<const std::int64_t> endNs = span.endNs; // or the groups' ends, when expanded
+    std::size_t n = endNs.size();
     // A span given as timing groups is kept as such where they fit and hold four tasks or more
     // each on average; else as every task's end, which the groups give.
     bool grouped = false;
     const auto expandGroups = [&] {
         s.groupedEnds.clear();
         TaskClock::splitGroups(span.groupsStartNs, span.groupEndNs, span.groupTasks, s.groupedEnds);
-        span.endNs = s.groupedEnds;
+        endNs = s.groupedEnds;
         grouped = false;
     };
-    if (span.endNs.empty() && !span.groupTasks.empty()) {
+    if (endNs.empty() && !span.groupTasks.empty()) {
         constexpr auto kMaxTasks = std::int64_t(std::numeric_limits<std::uint32_t>::max());
         std::int64_t tasks = 0;
         for (const std::int64_t t : span.groupTasks) {
@@ -273,13 +273,13 @@ void EventLog::appendSpanLocked(const TaskSpan& given)
     }
     if (grouped)
         expandGroups();
-    const std::int64_t* ends = span.endNs.data();
-    const PackedSpan::Ends endsForm = PackedSpan::classifyEnds(span.firstStartNs, span.endNs);
+    const std::int64_t* ends = endNs.data();
+    const PackedSpan::Ends endsForm = PackedSpan::classifyEnds(span.firstStartNs, endNs);
     const bool packable = valuesPackable && endsForm.fit;
     if (packable) {
         r.b = std::int64_t(s.words.pending());
-        r.packing = PackedSpan::append(s.words, span.firstStartNs, span.endNs, endsForm,
-                                       resultColumn, span.results, span.intResults,
+        r.packing = PackedSpan::append(s.words, span.firstStartNs, endNs, endsForm, resultColumn,
+                                       span.results, span.intResults,
                                        in ? inputColumn : PackedSpan::Column{},
                                        in ? taskInputs : std::span<const Value>());
         r.valueKind = resultColumn.kind;

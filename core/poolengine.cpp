@@ -943,7 +943,9 @@ void PoolEngine::logTasks(Worker& w, WorkerReport& r, const Job* job, std::int64
         span.firstTask = r.fromTask;
         span.firstStartNs = r.fromTask == r.first ? r.takenNs : w.lastEndNs;
         span.firstStartLogged = r.fromTask < w.startedUpTo;
-        if (spanAsGroups) {
+        if (spanAsGroups && r.groupTasks.size() == timed) {
+            span.endNs = r.groupEndNs; // every task timed alone: its group's end is its own
+        } else if (spanAsGroups) {
             span.groupsStartNs = r.groupsStartNs;
             span.groupEndNs = r.groupEndNs;
             span.groupTasks = r.groupTasks;
