@@ -39,9 +39,10 @@ public:
     EventLog(const EventLog&) = delete;
     EventLog& operator=(const EventLog&) = delete;
 
-    // Tasks [firstTask, firstTask + endNs.size()) that one worker ran one after the other: per
-    // task a TaskStarted (at the previous task's end; the first at firstStartNs, and left out
-    // when firstStartLogged) and a TaskFinished (ok, at endNs[k], value results[k]).
+    // Tasks [firstTask, firstTask + n) that one worker ran one after the other (n: endNs.size(),
+    // or the tasks of the timing groups): per task a TaskStarted (at the previous task's end;
+    // the first at firstStartNs, and left out when firstStartLogged) and a TaskFinished (ok, at
+    // its end, value results[k]).
     struct TaskSpan
     {
         std::int32_t job = -1;

@@ -65,7 +65,7 @@ struct WorkerReport
     // Every task's end (ns), as the groups give it: not on the wire; filled by expandEnds().
     std::vector<std::int64_t> ends;
     void expandEnds();
-    Value::List values;             // results, parallel to ends (the failing task has none)
+    Value::List values; // results, one per timed task in order (the failing task has none)
     // A worker's alternative to values for an IntKernel's results (intResults): encoded as the
     // same list, which the parent decodes into values.
     std::vector<std::int64_t> intValues;
