@@ -60,7 +60,7 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
         throw PoolError("ValueError", "maxtasksperchild must be a positive int or None");
     if (!m_options.initializer.empty())
         checkFunction(m_options.initializer);
-    m_processes = m_options.processes.value_or(cpuCount());
+    m_processes = m_options.processes ? *m_options.processes : cpuCount(); // cpuCount reads /sys
     if (m_options.record)
         m_log = m_options.log ? m_options.log : std::make_shared<EventLog>();
 
@@ -93,15 +93,30 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
 
     m_gate = std::make_shared<ReaderGate>();
     m_gate->engine = this;
+    // PR_SET_PDEATHSIG ties a worker to the thread that forked it, so that thread must outlive
+    // the worker. The process's main thread does (its end is the process's end): there the
+    // constructor forks the first workers itself, before the result thread exists, and does not
+    // wait for a hand-off to that thread and back. Any other thread may end before the pool
+    // does: there the result thread forks them, as it forks every replacement.
+    const bool forkHere = ::gettid() == ::getpid();
     std::promise<void> started;
     auto startedFuture = started.get_future();
-    m_resultThread = std::thread([this, &started] { resultLoop(started); });
     try {
-        startedFuture.get();
+        if (forkHere) {
+            std::lock_guard gate(m_gate->mutex);
+            startWorkers(m_processes);
+        }
+        m_resultThread =
+            std::thread([this, &started, forkHere] { resultLoop(forkHere ? nullptr : &started); });
+        if (!forkHere)
+            startedFuture.get();
     } catch (...) {
-        m_state = State::Terminate;
-        wake(m_resultWake);
-        m_resultThread.join();
+        if (m_resultThread.joinable()) {
+            m_resultThread.join(); // it stopped the workers it had started
+        } else {
+            std::lock_guard gate(m_gate->mutex);
+            terminateWorkers();
+        }
         for (int fd : {m_lifelineRead, m_lifelineWrite, m_resultWake})
             ::close(fd);
         throw;
@@ -577,20 +592,23 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 // ---------------------------------------------------------------------------------------------
 // The result thread
 
-void PoolEngine::resultLoop(std::promise<void>& started)
+void PoolEngine::resultLoop(std::promise<void>* started)
 {
     try {
         std::lock_guard gate(m_gate->mutex);
         m_gate->resultThread = std::this_thread::get_id();
-        startWorkers(m_processes);
+        if (started)
+            startWorkers(m_processes);
     } catch (...) {
+        if (!started)
+            throw; // cannot happen (a mutex failing): better ended than a pool without its reader
         std::lock_guard gate(m_gate->mutex);
         terminateWorkers();
-        started.set_exception(std::current_exception());
+        started->set_exception(std::current_exception());
         return;
     }
-    started.set_value();
-
+    if (started)
+        started->set_value();
     std::vector<pollfd> fds;
     for (;;) {
         const State state = m_state.load();
@@ -734,6 +752,10 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     config.initargs = m_options.initargs;
     config.recording = m_log != nullptr;
     config.tscClock = TaskClock::tscUsable();
+    if (m_options.method == StartMethod::Fork) {
+        config.inheritedSlot = reinterpret_cast<std::uintptr_t>(w->slot.slot());
+        config.inheritedQueue = reinterpret_cast<std::uintptr_t>(m_queue.mapping());
+    }
 
     ProcessOptions opts;
     opts.method = m_options.method;

@@ -32,8 +32,8 @@ namespace poolscope {
 // thread (CPython's result
 // handler and worker handler in one) reads every worker's result pipe, records events, fills
 // the jobs' results, runs callbacks, reaps workers that exit and starts their replacements.
-// Workers are started only from the result thread, which outlives them all (PR_SET_PDEATHSIG
-// is tied to the creating thread).
+// Workers are started only from threads that outlive them (PR_SET_PDEATHSIG is tied to the
+// creating thread): the result thread, or the process's main thread for a pool made there.
 class PoolEngine
 {
 public:
@@ -197,7 +197,8 @@ private:
     void flushEvents(std::vector<Event>& events) const;
     static constexpr std::size_t kSendBatch = 64;
 
-    void resultLoop(std::promise<void>& started);
+    // started: the first workers are to be started here (see the constructor), then started set.
+    void resultLoop(std::promise<void>* started);
     // Workers are made ready first (pipes, slots, the Process objects), then forked back to
     // back: the parent writes fewer pages between forks (each a copy-on-write fault then).
     void startWorkers(int count);
@@ -265,7 +266,7 @@ private:
     {
         std::mutex mutex;
         PoolEngine* engine = nullptr;
-        std::thread::id resultThread; // set once, before the constructor returns
+        std::thread::id resultThread; // set once, by the result thread before it reads
     };
     std::function<void()> spinAssist() const; // the hook for AsyncResult::setSpinAssist
     void assistLocked();                      // a caller's turn at reading, gate held

@@ -24,7 +24,9 @@ namespace poolscope {
 Bytes PoolWorkerConfig::encode() const
 {
     return encodeValue(Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks),
-                                         initializer, Value(initargs), recording, tscClock}));
+                                         initializer, Value(initargs), recording, tscClock,
+                                         static_cast<long long>(inheritedSlot),
+                                         static_cast<long long>(inheritedQueue)}));
 }
 
 PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
@@ -39,6 +41,8 @@ PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
         c.initargs = l.at(3).asList();
         c.recording = l.at(4).asBool();
         c.tscClock = l.at(5).asBool();
+        c.inheritedSlot = std::uint64_t(l.at(6).asInt());
+        c.inheritedQueue = std::uint64_t(l.at(7).asInt());
         return c;
     } catch (const WireError&) {
         throw;
@@ -411,8 +415,13 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
         std::signal(SIGPIPE, SIG_IGN);
         keepFreedMemory();
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
-        WorkerSlotMapping slot = WorkerSlotMapping::attach(fds[2]);
-        TaskQueue queue = TaskQueue::attach(fds[3]);
+        WorkerSlotMapping slot =
+            config.inheritedSlot
+                ? WorkerSlotMapping::inherited(reinterpret_cast<WorkerSlot*>(config.inheritedSlot))
+                : WorkerSlotMapping::attach(fds[2]);
+        TaskQueue queue = config.inheritedQueue
+                              ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
+                              : TaskQueue::attach(fds[3]);
         WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot.slot());
         return loop.run();
     } catch (const std::exception& e) {

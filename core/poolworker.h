@@ -20,6 +20,11 @@ struct PoolWorkerConfig
     Value::List initargs;
     bool recording = true; // report task timings (the parent keeps an event log)
     bool tscClock = false; // TaskClock::tscUsable() in the parent: time tasks with the TSC
+    // Fork workers only: where the parent has the slot and the task queue mapped. A fork child
+    // inherits both mappings at the same addresses, and uses them instead of mapping the
+    // descriptors again (two mmap() calls and their page faults, in every worker's start).
+    std::uint64_t inheritedSlot = 0;
+    std::uint64_t inheritedQueue = 0;
 
     Bytes encode() const;
     static PoolWorkerConfig decode(std::span<const std::uint8_t> bytes); // throws WireError

@@ -83,9 +83,9 @@ std::array<std::uint8_t, 4> lengthHeader(std::size_t size)
 
 } // namespace
 
-TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd)
+TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd, bool ownsMapping)
     : m_control(control), m_data(reinterpret_cast<std::uint8_t*>(control) + kControlBytes),
-      m_mappedBytes(mappedBytes), m_fd(fd)
+      m_mappedBytes(mappedBytes), m_fd(fd), m_ownsMapping(ownsMapping)
 {}
 
 TaskQueue TaskQueue::create(std::size_t capacity)
@@ -110,9 +110,8 @@ TaskQueue TaskQueue::create(std::size_t capacity)
         errno = err;
         sysFail("mmap");
     }
-    // A fork child attaches by descriptor like any worker: the parent's mapping stays out of
-    // fork()'s page-table copy.
-    ::madvise(p, bytes, MADV_DONTFORK);
+    // Fork children inherit the mapping (a shared mapping: fork() copies no page tables for
+    // it), and a pool's fork workers use it as it is (inherited()).
     auto* control = new (p) Control();
     control->capacity = capacity;
     control->magic = kMagic;
@@ -138,9 +137,17 @@ TaskQueue TaskQueue::attach(int fd)
     return TaskQueue(control, bytes, -1);
 }
 
+TaskQueue TaskQueue::inherited(void* mapping)
+{
+    auto* control = static_cast<Control*>(mapping);
+    if (!control || control->magic != kMagic)
+        throw std::runtime_error("task queue: no task queue at the inherited address");
+    return TaskQueue(control, kControlBytes + std::size_t(control->capacity), -1, false);
+}
+
 TaskQueue::TaskQueue(TaskQueue&& other) noexcept
     : m_control(other.m_control), m_data(other.m_data), m_mappedBytes(other.m_mappedBytes),
-      m_fd(other.m_fd)
+      m_fd(other.m_fd), m_ownsMapping(other.m_ownsMapping)
 {
     other.m_control = nullptr;
     other.m_data = nullptr;
@@ -159,7 +166,7 @@ TaskQueue& TaskQueue::operator=(TaskQueue&& other) noexcept
 
 TaskQueue::~TaskQueue()
 {
-    if (m_control)
+    if (m_control && m_ownsMapping)
         ::munmap(m_control, m_mappedBytes);
     if (m_fd >= 0)
         ::close(m_fd);

@@ -26,11 +26,14 @@ class TaskQueue
 public:
     static constexpr std::size_t kDefaultCapacity = std::size_t(1) << 20; // 1 MiB of stream
 
-    // The parent's queue: a new memfd (O_CLOEXEC), mapped, not inherited by fork children
-    // (they attach by descriptor, like spawned ones). Throws std::runtime_error.
+    // The parent's queue: a new memfd (O_CLOEXEC), mapped. Throws std::runtime_error.
     static TaskQueue create(std::size_t capacity = kDefaultCapacity);
     // A worker's view of the parent's queue. Does not own fd. Throws std::runtime_error.
     static TaskQueue attach(int fd);
+    // A fork child's view of the queue its parent had mapped at `mapping` (mapping()): the
+    // child inherited that mapping, so it maps nothing, and leaves the mapping to the exit of
+    // its process. Throws std::runtime_error when no queue is there.
+    static TaskQueue inherited(void* mapping);
 
     TaskQueue() = default;
     TaskQueue(TaskQueue&& other) noexcept;
@@ -41,6 +44,7 @@ public:
 
     bool isValid() const { return m_control != nullptr; }
     int fd() const { return m_fd; } // -1 when attached
+    void* mapping() const { return m_control; }
     std::size_t capacity() const;
 
     // Writer side: one writer thread at a time (the caller serializes).
@@ -71,7 +75,7 @@ public:
 
 private:
     struct Control;
-    TaskQueue(Control* control, std::size_t mappedBytes, int fd);
+    TaskQueue(Control* control, std::size_t mappedBytes, int fd, bool ownsMapping = true);
 
     bool lock(std::uint32_t id, const std::function<bool()>& alive);
     void unlock();
@@ -87,6 +91,7 @@ private:
     std::uint8_t* m_data = nullptr;
     std::size_t m_mappedBytes = 0;
     int m_fd = -1;
+    bool m_ownsMapping = true;
 };
 
 } // namespace poolscope

@@ -44,8 +44,18 @@ WorkerSlotMapping WorkerSlotMapping::attach(int fd)
     return m;
 }
 
+WorkerSlotMapping WorkerSlotMapping::inherited(WorkerSlot* slot)
+{
+    if (!slot)
+        throw std::runtime_error("worker slot: no slot at the inherited address");
+    WorkerSlotMapping m;
+    m.m_slot = slot;
+    m.m_ownsMapping = false;
+    return m;
+}
+
 WorkerSlotMapping::WorkerSlotMapping(WorkerSlotMapping&& other) noexcept
-    : m_slot(other.m_slot), m_fd(other.m_fd)
+    : m_slot(other.m_slot), m_fd(other.m_fd), m_ownsMapping(other.m_ownsMapping)
 {
     other.m_slot = nullptr;
     other.m_fd = -1;
@@ -62,7 +72,7 @@ WorkerSlotMapping& WorkerSlotMapping::operator=(WorkerSlotMapping&& other) noexc
 
 WorkerSlotMapping::~WorkerSlotMapping()
 {
-    if (m_slot)
+    if (m_slot && m_ownsMapping)
         ::munmap(m_slot, kSlotBytes);
     closeFd();
 }

@@ -34,6 +34,9 @@ class WorkerSlotMapping
 public:
     static WorkerSlotMapping create();       // a new memfd (O_CLOEXEC), zeroed; throws on failure
     static WorkerSlotMapping attach(int fd); // maps an existing memfd; does not own fd
+    // A fork child's view of the slot its parent had mapped (slot()): the child inherited the
+    // mapping, so it maps nothing, and leaves the mapping to the exit of its process.
+    static WorkerSlotMapping inherited(WorkerSlot* slot);
 
     WorkerSlotMapping() = default;
     WorkerSlotMapping(WorkerSlotMapping&& other) noexcept;
@@ -47,6 +50,7 @@ public:
 private:
     WorkerSlot* m_slot = nullptr;
     int m_fd = -1;
+    bool m_ownsMapping = true;
 };
 
 } // namespace poolscope

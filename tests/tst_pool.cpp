@@ -725,6 +725,27 @@ private slots:
         }
     }
 
+    // PR_SET_PDEATHSIG kills a child when the *thread* that forked it ends. A pool made on a
+    // thread that ends before the pool does keeps its workers: they are not that thread's.
+    void workersOutliveTheThreadThatMadeThePool_data() { addMethods(); }
+    void workersOutliveTheThreadThatMadeThePool()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        std::unique_ptr<Pool> pool;
+        std::thread maker([&] { pool = std::make_unique<Pool>(options(method, 2, log)); });
+        maker.join();
+        QCOMPARE(pool->map("square", range(1, 21), 1), squares(range(1, 21)));
+        pool->close();
+        pool->join();
+        QCOMPARE(eventsOf(*log, EventKind::WorkerStarted).size(), std::size_t(2)); // none replaced
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QCOMPARE(exits.size(), std::size_t(2));
+        for (const auto& e : exits)
+            QCOMPARE(e.a, 0); // not -9: no worker was killed with its creator
+        pool.reset();
+    }
+
     // The event sequence of one map: every task starts once and finishes once, in a causal
     // order on one clock shared by all processes.
     void eventSequence_data() { addMethods(); }

@@ -2,6 +2,7 @@
 // to parent, over the result pipe). Round trips of every kind, decoding into a reused report
 // (nothing left over from the previous one), and bad bytes: a WireError, never a crash.
 #include "poolprotocol.h"
+#include "poolworker.h"
 #include "wire.h"
 
 #include <QTest>
@@ -346,6 +347,38 @@ private slots:
         r.groupFrom = r.groupEnd = 100; // none of its tasks: fine
         r.groupSize = 8;
         compareReports(decodeReport(encodeReport(r)), r);
+    }
+
+    void workerConfigRoundTrips()
+    {
+        PoolWorkerConfig c;
+        c.taskOptions.failAt = 5;
+        c.maxTasks = 3;
+        c.initializer = "square";
+        c.initargs = {Value(2)};
+        c.recording = false;
+        c.tscClock = true;
+        c.inheritedSlot = 0x7f12'3456'7000; // addresses as a fork parent has them mapped
+        c.inheritedQueue = 0x7ffd'0000'1000;
+        const PoolWorkerConfig d = PoolWorkerConfig::decode(c.encode());
+        QCOMPARE(d.taskOptions.failAt, c.taskOptions.failAt);
+        QCOMPARE(d.maxTasks, 3);
+        QCOMPARE(d.initializer, std::string("square"));
+        QCOMPARE(d.initargs.size(), std::size_t(1));
+        QCOMPARE(d.initargs[0].asInt(), 2);
+        QCOMPARE(d.recording, false);
+        QCOMPARE(d.tscClock, true);
+        QCOMPARE(d.inheritedSlot, c.inheritedSlot);
+        QCOMPARE(d.inheritedQueue, c.inheritedQueue);
+
+        const PoolWorkerConfig plain = PoolWorkerConfig::decode(PoolWorkerConfig{}.encode());
+        QCOMPARE(plain.inheritedSlot, std::uint64_t(0)); // spawn and forkserver: map the memfds
+        QCOMPARE(plain.inheritedQueue, std::uint64_t(0));
+
+        // A configuration from before the inherited mappings (six fields) is refused.
+        const Bytes old = encodeValue(Value(Value::List{TaskOptions{}.toValue(), 0LL, std::string(),
+                                                        Value(Value::List{}), true, false}));
+        QVERIFY_THROWS_EXCEPTION(WireError, PoolWorkerConfig::decode(old));
     }
 
     void badReportsAreRefused()

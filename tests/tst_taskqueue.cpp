@@ -140,8 +140,16 @@ private slots:
             QCOMPARE(all[i], i);
     }
 
+    void readerProcessesShareTheQueue_data()
+    {
+        QTest::addColumn<bool>("inherited");
+        QTest::newRow("attached by descriptor") << false;
+        QTest::newRow("inherited mapping") << true; // as a pool's fork workers do
+    }
+
     void readerProcessesShareTheQueue()
     {
+        QFETCH(bool, inherited);
         TaskQueue q = TaskQueue::create(4096);
         constexpr std::uint32_t kCount = 5000;
         int report[2];
@@ -152,7 +160,8 @@ private slots:
             QVERIFY(pid >= 0);
             if (pid == 0) {
                 ::close(report[0]);
-                TaskQueue mine = TaskQueue::attach(q.fd());
+                TaskQueue mine =
+                    inherited ? TaskQueue::inherited(q.mapping()) : TaskQueue::attach(q.fd());
                 Bytes out;
                 while (mine.pop(std::uint32_t(::getpid()), out, kAlive) && out.size() > 1) {
                     const std::uint32_t i = indexOf(out);
@@ -253,6 +262,27 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TaskQueue::attach(notAQueue));
         ::close(notAQueue);
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TaskQueue::attach(-1));
+
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, TaskQueue::inherited(nullptr));
+        std::vector<std::uint64_t> notAQueueMapping(1024, 0);
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, TaskQueue::inherited(notAQueueMapping.data()));
+    }
+
+    void inheritedViewLeavesTheMappingAlone()
+    {
+        TaskQueue q = TaskQueue::create(4096);
+        {
+            TaskQueue view = TaskQueue::inherited(q.mapping());
+            QCOMPARE(view.fd(), -1);
+            QCOMPARE(view.capacity(), q.capacity());
+            QVERIFY(view.tryPush(message(1)));
+        } // the view's end must not unmap the queue: q still reads and writes it below
+        QVERIFY(q.tryPush(message(2)));
+        Bytes out;
+        QVERIFY(q.pop(1, out, kAlive));
+        QCOMPARE(out, message(1));
+        QVERIFY(q.pop(1, out, kAlive));
+        QCOMPARE(out, message(2));
     }
 
 private:
