@@ -220,8 +220,15 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     const std::span<const Value> taskInputs =
         inputsInRange ? std::span<const Value>(inputs->data() + span.firstTask, n)
                       : std::span<const Value>();
-    const PackedSpan::Column inputColumn =
-        inputsInRange ? PackedSpan::classifyInputs(taskInputs) : PackedSpan::Column{};
+    PackedSpan::Column inputColumn;
+    if (inputsInRange && span.inputsAreRun && n > 4) {
+        inputColumn.kind = Value::Kind::Int;
+        inputColumn.run = true;
+        inputColumn.first = span.inputRunFirst;
+        inputColumn.step = span.inputRunStep;
+    } else if (inputsInRange) {
+        inputColumn = PackedSpan::classifyInputs(taskInputs);
+    }
     const bool inlineInputs =
         inputsInRange &&
         (scalarKind(inputColumn) || std::all_of(taskInputs.begin(), taskInputs.end(), isScalar));

@@ -64,6 +64,12 @@ public:
         std::span<const std::int64_t> intResults; // or int results (an int kernel's)
         // The job's inputs, indexed by task (TaskStarted's value); null: None.
         std::shared_ptr<const std::vector<Value>> inputs;
+        // Set when the writer knows the span's inputs to be the ints inputRunFirst,
+        // inputRunFirst + inputRunStep, ... (an arithmetic run, steps wrapping): the log then
+        // keeps them so without reading them (a map over a range; its caller checked them).
+        bool inputsAreRun = false;
+        std::int64_t inputRunFirst = 0;
+        std::int64_t inputRunStep = 0;
         // The worker's ChunkTaken comes first, at firstStartNs (the span starts the chunk, so
         // firstStartLogged is false): a report's events in one record.
         bool taken = false;

@@ -226,13 +226,41 @@ void PoolEngine::failJob(Job& job, const RemoteError& error)
 
 PoolEngine::ChunkPlan PoolEngine::planOf(const Job& job)
 {
-    return ChunkPlan{job.items, job.id, job.func, job.star, job.chunksize, job.chunkCount};
+    return ChunkPlan{job.items,     job.id,         job.func,    job.star,
+                     job.chunksize, job.chunkCount, job.inputRun};
+}
+
+bool PoolEngine::extendInputRun(const ChunkPlan& plan, std::int64_t first, std::int64_t end)
+{
+    const Value::List& items = *plan.items;
+    InputRun& run = *plan.inputRun;
+    if (first == 0) {
+        if (!items[0].isInt() || !items[1].isInt())
+            return false;
+        run.first = items[0].asInt();
+        run.step = std::int64_t(std::uint64_t(items[1].asInt()) - std::uint64_t(run.first));
+    }
+    // One pass with no branch per value (as PackedSpan::classifyInputs).
+    const auto step = std::uint64_t(run.step);
+    std::uint64_t expected = std::uint64_t(run.first) + std::uint64_t(first) * step;
+    std::uint64_t off = 0;
+    for (auto k = std::size_t(first); k < std::size_t(end); ++k) {
+        off |= (std::uint64_t(items[k].scalarBits()) ^ expected) |
+               std::uint64_t(items[k].kind() != Value::Kind::Int);
+        expected += step;
+    }
+    if (off)
+        return false;
+    run.upTo.store(end, std::memory_order_release);
+    return true;
 }
 
 void PoolEngine::submitJob(std::unique_ptr<Job> job)
 {
     // Once registered, the job may complete or be failed (breakPool) and vanish at any moment:
     // what the chunks need is taken before, and the inputs are shared.
+    if (m_log && job->items->size() > 4)
+        job->inputRun = std::make_shared<InputRun>();
     const ChunkPlan plan = planOf(*job);
     if (registerJob(std::move(job)) && plan.chunkCount > 0)
         enqueueChunks(plan);
@@ -251,6 +279,7 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
     const auto n = std::int64_t(items->size());
     constexpr std::int64_t kBatch = 256;
     std::vector<Pending> batch;
+    bool inputRun = plan.inputRun != nullptr;
     for (std::int64_t c = 0; c < chunkCount; ++c) {
         const std::int64_t first = c * chunksize;
         const std::int64_t end = std::min(n, first + chunksize);
@@ -287,6 +316,8 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
                 m_feedCv.notify_one();
             batch.clear();
         }
+        // Checked here, while the chunk's inputs are still in the cache from its encoding.
+        inputRun = inputRun && extendInputRun(plan, first, end);
     }
 }
 
@@ -980,6 +1011,15 @@ void PoolEngine::logTasks(Worker& w, WorkerReport& r, const Job* job, std::int64
             span.results = std::span<const Value>(r.values).first(spanned);
         if (job)
             span.inputs = job->items;
+        if (job && job->inputRun &&
+            r.fromTask + std::int64_t(spanned) <=
+                job->inputRun->upTo.load(std::memory_order_acquire)) {
+            span.inputsAreRun = true;
+            span.inputRunFirst =
+                std::int64_t(std::uint64_t(job->inputRun->first) +
+                             std::uint64_t(r.fromTask) * std::uint64_t(job->inputRun->step));
+            span.inputRunStep = job->inputRun->step;
+        }
         span.taken = logTaken && spanStartsChunk;
         span.receivedNs = spanEndsChunk ? receivedNs : -1;
         if (r.groupSize > 0 && std::size_t(r.groupFrom) < spanned) {

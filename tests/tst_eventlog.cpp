@@ -510,6 +510,72 @@ private slots:
         }
     }
 
+    // A writer that knows a span's inputs to be an arithmetic run says so (inputsAreRun), and
+    // the log keeps them as that run without reading them: the same events and the same bytes
+    // as the span it classifies itself. Four tasks or fewer are never a run: the claim is left
+    // aside and the inputs read.
+    void claimedInputRunsAreKeptAsClassified_data()
+    {
+        QTest::addColumn<int>("tasks");
+        QTest::newRow("298 tasks") << 300; // the span starts at the job's third task
+        QTest::newRow("5 tasks") << 7;
+        QTest::newRow("4 tasks: the claim is left aside") << 6;
+    }
+
+    void claimedInputRunsAreKeptAsClassified()
+    {
+        QFETCH(int, tasks);
+        const auto n = std::size_t(tasks);
+        std::vector<std::int64_t> ends(n);
+        Value::List results;
+        Value::List inputs;
+        for (std::size_t k = 0; k < n; ++k) {
+            ends[k] = 2000 + 10 * std::int64_t(k);
+            inputs.emplace_back(static_cast<long long>(-40 + 3 * std::int64_t(k)));
+            results.emplace_back(static_cast<long long>(k * k));
+        }
+        const auto makeSpan = [&] {
+            EventLog::TaskSpan span;
+            span.job = 1;
+            span.worker = 1;
+            span.pid = 5;
+            span.firstTask = 2; // a report from inside its job: inputs from the third on
+            span.firstStartNs = 1000;
+            span.endNs = std::span<const std::int64_t>(ends).subspan(2);
+            span.results = std::span<const Value>(results).subspan(2);
+            span.inputs = std::make_shared<const Value::List>(inputs);
+            return span;
+        };
+        EventLog classified;
+        EventLog claimed;
+        {
+            EventLog::Batch batch(classified);
+            batch.add(makeSpan());
+        }
+        EventLog::TaskSpan span = makeSpan();
+        span.inputsAreRun = true;
+        span.inputRunFirst = -40 + 3 * 2;
+        span.inputRunStep = 3;
+        if (n - 2 <= 4) // a false claim, to show that it is not used
+            span.inputRunStep = 1000;
+        {
+            EventLog::Batch batch(claimed);
+            batch.add(span);
+        }
+        QCOMPARE(claimed.size(), classified.size());
+        QCOMPARE(claimed.storageBytes(), classified.storageBytes());
+        for (std::size_t i = 0; i < claimed.size(); ++i) {
+            const Event a = claimed.at(i);
+            const Event b = classified.at(i);
+            QCOMPARE(int(a.kind), int(b.kind));
+            QCOMPARE(a.task, b.task);
+            QCOMPARE(a.tNs, b.tNs);
+            QCOMPARE(a.value, b.value);
+            if (a.kind == EventKind::TaskStarted)
+                QCOMPARE(a.value, inputs[std::size_t(a.task)]);
+        }
+    }
+
     // A worker's timing groups (group g's tasks share the time from its start to its end
     // evenly) read back as the same events as the span given task by task, with each task's
     // end its share (TaskClock::splitEvenly), whether the log keeps the groups (kGroupEnds) or

@@ -725,6 +725,65 @@ private slots:
         }
     }
 
+    // A map's caller notes, chunk by chunk, how far its inputs are an arithmetic run of ints,
+    // and the log takes a report's inputs on that word (InputRun). Whatever the inputs, each
+    // task's TaskStarted must carry its own input.
+    void loggedInputsAreTheTasksOwn_data()
+    {
+        QTest::addColumn<Value::List>("items");
+        QTest::addColumn<int>("chunksize");
+        QTest::addColumn<QString>("func");
+        const auto ints = [](std::int64_t first, std::int64_t step, int n) {
+            Value::List l;
+            for (int i = 0; i < n; ++i)
+                l.emplace_back(static_cast<long long>(std::uint64_t(first) +
+                                                      std::uint64_t(i) * std::uint64_t(step)));
+            return l;
+        };
+        QTest::newRow("a range") << range(0, 1000) << 100 << "square";
+        Value::List broken = range(0, 1000);
+        broken[550] = Value(-1); // chunk 5 is off the run: it and every later chunk classified
+        QTest::newRow("a range broken in chunk 5") << broken << 100 << "square";
+        Value::List late = range(0, 1000);
+        late[999] = Value(2.5); // the last task gets a float (and fails: square wants an int)
+        QTest::newRow("a float last") << late << 100 << "square";
+        QTest::newRow("stepping down") << ints(500, -3, 1000) << 64 << "square";
+        // Even numbers (is_prime answers at once) from near int64's top, past it to its bottom.
+        QTest::newRow("wrapping past int64's top")
+            << ints(std::numeric_limits<std::int64_t>::max() - 405, 2, 300) << 50 << "is_prime";
+        QTest::newRow("chunks of one") << range(10, 60) << 1 << "square";
+        QTest::newRow("five items") << range(3, 8) << 2 << "square";
+        Value::List second = range(0, 100);
+        second[1] = Value(true); // a run cannot start: the step is not known
+        QTest::newRow("a bool second") << second << 10 << "square";
+    }
+
+    void loggedInputsAreTheTasksOwn()
+    {
+        QFETCH(Value::List, items);
+        QFETCH(int, chunksize);
+        QFETCH(QString, func);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        auto result = pool.mapAsync(func.toStdString(), items, chunksize);
+        result->wait(30.0);
+        QVERIFY(result->ready());
+        const auto starts = eventsOf(*log, EventKind::TaskStarted);
+        QCOMPARE(starts.size(), items.size());
+        std::vector<bool> seen(items.size());
+        for (const Event& e : starts) {
+            QVERIFY(e.task >= 0 && std::size_t(e.task) < items.size());
+            const Value& input = items[std::size_t(e.task)];
+            if (e.value.kind() != input.kind() || !(e.value == input))
+                QFAIL(qPrintable(QString("task %1: logged input %2, the task's is %3")
+                                     .arg(e.task)
+                                     .arg(QString::fromStdString(e.value.repr()))
+                                     .arg(QString::fromStdString(input.repr()))));
+            seen[std::size_t(e.task)] = true;
+        }
+        QVERIFY(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
+    }
+
     // PR_SET_PDEATHSIG kills a child when the *thread* that forked it ends. A pool made on a
     // thread that ends before the pool does keeps its workers: they are not that thread's.
     void workersOutliveTheThreadThatMadeThePool_data() { addMethods(); }
