@@ -230,31 +230,6 @@ PoolEngine::ChunkPlan PoolEngine::planOf(const Job& job)
                      job.chunksize, job.chunkCount, job.inputRun};
 }
 
-bool PoolEngine::extendInputRun(const ChunkPlan& plan, std::int64_t first, std::int64_t end)
-{
-    const Value::List& items = *plan.items;
-    InputRun& run = *plan.inputRun;
-    if (first == 0) {
-        if (!items[0].isInt() || !items[1].isInt())
-            return false;
-        run.first = items[0].asInt();
-        run.step = std::int64_t(std::uint64_t(items[1].asInt()) - std::uint64_t(run.first));
-    }
-    // One pass with no branch per value (as PackedSpan::classifyInputs).
-    const auto step = std::uint64_t(run.step);
-    std::uint64_t expected = std::uint64_t(run.first) + std::uint64_t(first) * step;
-    std::uint64_t off = 0;
-    for (auto k = std::size_t(first); k < std::size_t(end); ++k) {
-        off |= (std::uint64_t(items[k].scalarBits()) ^ expected) |
-               std::uint64_t(items[k].kind() != Value::Kind::Int);
-        expected += step;
-    }
-    if (off)
-        return false;
-    run.upTo.store(end, std::memory_order_release);
-    return true;
-}
-
 void PoolEngine::submitJob(std::unique_ptr<Job> job)
 {
     // Once registered, the job may complete or be failed (breakPool) and vanish at any moment:
@@ -279,7 +254,15 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
     const auto n = std::int64_t(items->size());
     constexpr std::int64_t kBatch = 256;
     std::vector<Pending> batch;
-    bool inputRun = plan.inputRun != nullptr;
+    // The inputs are checked against an arithmetic run as they are encoded (see InputRun).
+    bool inputRun = plan.inputRun && (*items)[0].isInt() && (*items)[1].isInt();
+    RunCheck run;
+    if (inputRun) {
+        run.first = (*items)[0].asInt();
+        run.step = std::int64_t(std::uint64_t((*items)[1].asInt()) - std::uint64_t(run.first));
+        plan.inputRun->first = run.first;
+        plan.inputRun->step = run.step;
+    }
     for (std::int64_t c = 0; c < chunkCount; ++c) {
         const std::int64_t first = c * chunksize;
         const std::int64_t end = std::min(n, first + chunksize);
@@ -290,7 +273,12 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
         msg.func = func;
         msg.star = star;
         Pending p;
-        p.message = encodeChunk(msg, *items, std::size_t(first), std::size_t(end));
+        p.message = encodeChunk(msg, *items, std::size_t(first), std::size_t(end),
+                                inputRun ? &run : nullptr);
+        inputRun = inputRun && p.message.onRun;
+        if (inputRun)
+            run.first = std::int64_t(std::uint64_t(run.first) +
+                                     std::uint64_t(end - first) * std::uint64_t(run.step));
         p.job = id;
         p.chunk = std::int32_t(c);
         p.first = first;
@@ -316,8 +304,8 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
                 m_feedCv.notify_one();
             batch.clear();
         }
-        // Checked here, while the chunk's inputs are still in the cache from its encoding.
-        inputRun = inputRun && extendInputRun(plan, first, end);
+        if (inputRun) // after the chunk went out: a report that comes first is classified
+            plan.inputRun->upTo.store(end, std::memory_order_release);
     }
 }
 

@@ -94,7 +94,7 @@ private:
         Value::List m_list;
     };
 
-    // What a caller found of a job's inputs while it handed out the chunks: inputs [0, upTo)
+    // What a caller found of a job's inputs while it encoded the chunks: inputs [0, upTo)
     // are the ints first, first + step, ... (an arithmetic run, steps wrapping: a map over a
     // range). The result thread then gives the log a report's inputs as a run, without
     // reading them again (they are cold by then: 12,500 Values are 200 KB).
@@ -200,9 +200,6 @@ private:
     bool registerJob(std::unique_ptr<Job> job); // false: the pool is broken, the job failed
     void failJob(Job& job, const RemoteError& error);
     void enqueueChunks(const ChunkPlan& plan);
-    // After chunk [first, end) went out: extends plan.inputRun over it if its inputs continue
-    // the run; returns false once they do not (the run then stays where it is).
-    static bool extendInputRun(const ChunkPlan& plan, std::int64_t first, std::int64_t end);
 
     void startFeederLocked(); // with m_feedMutex held: starts the feeder thread if not yet
     std::vector<Pending> stopMessages() const; // one close() sentinel per worker

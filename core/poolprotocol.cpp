@@ -31,7 +31,7 @@ RemoteError errorFrom(const Value::List& l)
 } // namespace
 
 EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, std::size_t begin,
-                         std::size_t end)
+                         std::size_t end, const RunCheck* run)
 {
     EncodedChunk out;
     out.bytes.reserve(32 + (end - begin) * 5);
@@ -39,7 +39,11 @@ EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, s
     ValueWriter w(out.bytes);
     w.beginList(6).writeInt(msg.job).writeInt(msg.chunk).writeInt(msg.first).writeStr(msg.func);
     w.writeBool(msg.star);
-    w.writeList(std::span<const Value>(allItems).subspan(begin, end - begin));
+    const auto inputs = std::span<const Value>(allItems).subspan(begin, end - begin);
+    if (run)
+        out.onRun = w.writeListOnRun(inputs, run->first, run->step);
+    else
+        w.writeList(inputs);
     return out;
 }
 

@@ -87,10 +87,18 @@ struct WorkerReport
 // Task queue side: what goes into the TaskQueue, and what a worker makes of it.
 struct EncodedChunk
 {
-    Bytes bytes; // kind byte + MessagePack
+    Bytes bytes;        // kind byte + MessagePack
+    bool onRun = false; // encoded with a RunCheck, and the inputs are on that run
+};
+// An arithmetic run of ints that a chunk's inputs are checked against as they are encoded:
+// the chunk's first input must be `first`, and each next one `step` more (wrapping).
+struct RunCheck
+{
+    std::int64_t first = 0;
+    std::int64_t step = 0;
 };
 EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, std::size_t begin,
-                         std::size_t end);
+                         std::size_t end, const RunCheck* run = nullptr);
 EncodedChunk encodeStop();
 ChunkMessage decodeChunk(std::span<const std::uint8_t> message); // throws WireError
 

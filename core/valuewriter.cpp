@@ -259,6 +259,34 @@ ValueWriter& ValueWriter::writeList(std::span<const Value> items)
     return *this;
 }
 
+bool ValueWriter::writeListOnRun(std::span<const Value> items, std::int64_t from, std::int64_t step)
+{
+    std::uint64_t expected = std::uint64_t(from);
+    std::uint64_t off = 0;
+    if (items.size() >= kPackedIntsMin && items.front().isInt()) {
+        const std::size_t at = m_out.size();
+        std::uint8_t* p = putPackedHeader(grow(packedSize(items.size())), items.size());
+        std::size_t i = 0;
+        for (; i < items.size() && items[i].isInt(); ++i) {
+            const std::int64_t v = items[i].asInt();
+            std::memcpy(p + i * sizeof v, &v, sizeof v);
+            off |= std::uint64_t(v) ^ expected;
+            expected += std::uint64_t(step);
+        }
+        if (i == items.size())
+            return off == 0;
+        m_out.resize(at);
+        writeList(items);
+        return false; // not all ints
+    }
+    for (const Value& v : items) { // short, or not starting with an int: no packed pass
+        off |= (std::uint64_t(v.scalarBits()) ^ expected) | std::uint64_t(!v.isInt());
+        expected += std::uint64_t(step);
+    }
+    writeList(items);
+    return off == 0;
+}
+
 ValueWriter& ValueWriter::writeInt(std::int64_t v)
 {
     if (v >= -32 && v < 128) // fixint: one byte, the most common case

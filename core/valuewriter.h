@@ -25,6 +25,9 @@ public:
     ValueWriter& beginList(std::size_t size); // then write `size` values
     ValueWriter& write(const Value& value);
     ValueWriter& writeList(std::span<const Value> items);
+    // As writeList, and in the same pass: whether the items are the ints `from`, from + step,
+    // ... (steps wrapping). A caller tracking an arithmetic run of inputs then reads them once.
+    bool writeListOnRun(std::span<const Value> items, std::int64_t from, std::int64_t step);
     ValueWriter& writeInt(std::int64_t v);
     ValueWriter& writeIntList(std::span<const std::int64_t> items);
     ValueWriter& writeFloatList(std::span<const double> items);

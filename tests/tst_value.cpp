@@ -352,6 +352,55 @@ private slots:
         QCOMPARE(empty, hex("90 90"));
     }
 
+    // writeListOnRun writes exactly what writeList does, and tells whether the items are the
+    // arithmetic run asked about: long lists (the packed pass), short ones, lists that fall
+    // back to a plain array part way, steps that wrap.
+    void listOnRun_data()
+    {
+        QTest::addColumn<Value::List>("items");
+        QTest::addColumn<qint64>("from");
+        QTest::addColumn<qint64>("step");
+        QTest::addColumn<bool>("onRun");
+        const auto ints = [](std::int64_t first, std::int64_t step, int n) {
+            Value::List l;
+            for (int i = 0; i < n; ++i)
+                l.emplace_back(static_cast<long long>(std::uint64_t(first) +
+                                                      std::uint64_t(i) * std::uint64_t(step)));
+            return l;
+        };
+        QTest::newRow("long run") << ints(5, 3, 100) << qint64(5) << qint64(3) << true;
+        QTest::newRow("long run, asked from elsewhere")
+            << ints(5, 3, 100) << qint64(8) << qint64(3) << false;
+        Value::List off = ints(5, 3, 100);
+        off[70] = Value(0);
+        QTest::newRow("long, one off") << off << qint64(5) << qint64(3) << false;
+        Value::List floatLast = ints(5, 3, 100);
+        floatLast[99] = Value(308.0);
+        QTest::newRow("long, a float last") << floatLast << qint64(5) << qint64(3) << false;
+        QTest::newRow("short run") << ints(-2, -1, 5) << qint64(-2) << qint64(-1) << true;
+        Value::List boolIn = ints(0, 1, 5);
+        boolIn[1] = Value(true);
+        QTest::newRow("short, a bool for 1") << boolIn << qint64(0) << qint64(1) << false;
+        QTest::newRow("one") << ints(7, 0, 1) << qint64(7) << qint64(99) << true;
+        const std::int64_t top = std::numeric_limits<std::int64_t>::max();
+        QTest::newRow("wrapping") << ints(top - 20, 9, 50) << qint64(top - 20) << qint64(9) << true;
+        QTest::newRow("none first")
+            << Value::List{Value(), Value(1)} << qint64(0) << qint64(1) << false;
+    }
+
+    void listOnRun()
+    {
+        QFETCH(Value::List, items);
+        QFETCH(qint64, from);
+        QFETCH(qint64, step);
+        QFETCH(bool, onRun);
+        Bytes plain;
+        ValueWriter(plain).writeList(items);
+        Bytes checked{0xaa}; // after bytes already there, as in a chunk
+        QCOMPARE(ValueWriter(checked).writeListOnRun(items, from, step), onRun);
+        QCOMPARE(Bytes(checked.begin() + 1, checked.end()), plain);
+    }
+
     void stringLengths_data()
     {
         QTest::addColumn<int>("length");
