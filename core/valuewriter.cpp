@@ -239,23 +239,28 @@ ValueWriter& ValueWriter::write(const Value& v)
     return *this;
 }
 
+template <class Each> bool ValueWriter::writePackedInts(std::span<const Value> items, Each&& each)
+{
+    if (items.size() < kPackedIntsMin || !items.front().isInt())
+        return false;
+    const std::size_t at = m_out.size();
+    std::uint8_t* p = putPackedHeader(grow(packedSize(items.size())), items.size());
+    std::size_t i = 0;
+    for (; i < items.size() && items[i].isInt(); ++i) {
+        const std::int64_t v = items[i].asInt();
+        std::memcpy(p + i * sizeof v, &v, sizeof v);
+        each(v);
+    }
+    if (i == items.size())
+        return true;
+    m_out.resize(at);
+    return false;
+}
+
 ValueWriter& ValueWriter::writeList(std::span<const Value> items)
 {
-    // The hot case, a long list of ints, is checked and copied in one pass (listSize and
-    // putList would each check it); if a non-int turns up, the list goes as a plain array.
-    if (items.size() >= kPackedIntsMin && items.front().isInt()) {
-        const std::size_t at = m_out.size();
-        std::uint8_t* p = putPackedHeader(grow(packedSize(items.size())), items.size());
-        std::size_t i = 0;
-        for (; i < items.size() && items[i].isInt(); ++i) {
-            const std::int64_t v = items[i].asInt();
-            std::memcpy(p + i * sizeof v, &v, sizeof v);
-        }
-        if (i == items.size())
-            return *this;
-        m_out.resize(at);
-    }
-    putList(grow(listSize(items)), items);
+    if (!writePackedInts(items, [](std::int64_t) {}))
+        putList(grow(listSize(items)), items);
     return *this;
 }
 
@@ -263,27 +268,19 @@ bool ValueWriter::writeListOnRun(std::span<const Value> items, std::int64_t from
 {
     std::uint64_t expected = std::uint64_t(from);
     std::uint64_t off = 0;
-    if (items.size() >= kPackedIntsMin && items.front().isInt()) {
-        const std::size_t at = m_out.size();
-        std::uint8_t* p = putPackedHeader(grow(packedSize(items.size())), items.size());
-        std::size_t i = 0;
-        for (; i < items.size() && items[i].isInt(); ++i) {
-            const std::int64_t v = items[i].asInt();
-            std::memcpy(p + i * sizeof v, &v, sizeof v);
+    if (writePackedInts(items, [&](std::int64_t v) {
             off |= std::uint64_t(v) ^ expected;
             expected += std::uint64_t(step);
-        }
-        if (i == items.size())
-            return off == 0;
-        m_out.resize(at);
-        writeList(items);
-        return false; // not all ints
-    }
-    for (const Value& v : items) { // short, or not starting with an int: no packed pass
+        }))
+        return off == 0;
+    // Short, or not all ints: a plain array, and the run checked on its own.
+    expected = std::uint64_t(from);
+    off = 0;
+    for (const Value& v : items) {
         off |= (std::uint64_t(v.scalarBits()) ^ expected) | std::uint64_t(!v.isInt());
         expected += std::uint64_t(step);
     }
-    writeList(items);
+    putList(grow(listSize(items)), items);
     return off == 0;
 }
 

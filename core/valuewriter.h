@@ -38,6 +38,10 @@ public:
 private:
     // Appends n bytes to the buffer and returns where they start (valid until the next call).
     std::uint8_t* grow(std::size_t n);
+    // The hot case, a long list of ints, as one packed-ints extension, checked and copied in
+    // one pass (listSize and putList would each check it), each int also given to each(v).
+    // False, with nothing written, for a short list or one that is not all ints.
+    template <class Each> bool writePackedInts(std::span<const Value> items, Each&& each);
 
     Bytes& m_out;
 };

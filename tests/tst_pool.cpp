@@ -7,6 +7,7 @@
 #include "poolerror.h"
 #include "processerror.h"
 #include "taskerror.h"
+#include "valuetestutil.h"
 
 #include <QTest>
 #include <algorithm>
@@ -733,13 +734,7 @@ private slots:
         QTest::addColumn<Value::List>("items");
         QTest::addColumn<int>("chunksize");
         QTest::addColumn<QString>("func");
-        const auto ints = [](std::int64_t first, std::int64_t step, int n) {
-            Value::List l;
-            for (int i = 0; i < n; ++i)
-                l.emplace_back(static_cast<long long>(std::uint64_t(first) +
-                                                      std::uint64_t(i) * std::uint64_t(step)));
-            return l;
-        };
+        const auto ints = test::intRun;
         QTest::newRow("a range") << range(0, 1000) << 100 << "square";
         Value::List broken = range(0, 1000);
         broken[550] = Value(-1); // chunk 5 is off the run: it and every later chunk classified

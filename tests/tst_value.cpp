@@ -3,6 +3,7 @@
 #include "taskoptions.h"
 #include "taskregistry.h"
 #include "value.h"
+#include "valuetestutil.h"
 #include "valuewriter.h"
 #include "wire.h"
 
@@ -361,13 +362,7 @@ private slots:
         QTest::addColumn<qint64>("from");
         QTest::addColumn<qint64>("step");
         QTest::addColumn<bool>("onRun");
-        const auto ints = [](std::int64_t first, std::int64_t step, int n) {
-            Value::List l;
-            for (int i = 0; i < n; ++i)
-                l.emplace_back(static_cast<long long>(std::uint64_t(first) +
-                                                      std::uint64_t(i) * std::uint64_t(step)));
-            return l;
-        };
+        const auto ints = test::intRun;
         QTest::newRow("long run") << ints(5, 3, 100) << qint64(5) << qint64(3) << true;
         QTest::newRow("long run, asked from elsewhere")
             << ints(5, 3, 100) << qint64(8) << qint64(3) << false;
