@@ -16,6 +16,9 @@ namespace poolscope {
 // task, a = number of tasks, b = index of the first Cell, value = index into `inputs` (-1: none,
 // or the inputs are in the cells: kInlineInputs); with kTaken its first event is the chunk's
 // ChunkTaken (at tNs), with kReceived its last is the ChunkResult (at receivedNs).
+// A submit record (kSubmits) stands for a SubmitRun: tNs = the first chunk's time, chunk = the
+// first chunk, a = number of chunks, b = the word where the others' u32 offsets from tNs start,
+// task = chunksize, value = the job's number of items.
 struct EventLog::Record
 {
     static constexpr std::uint8_t kSpan = 1;
@@ -23,6 +26,7 @@ struct EventLog::Record
     static constexpr std::uint8_t kInlineInputs = 4;
     static constexpr std::uint8_t kTaken = 8;
     static constexpr std::uint8_t kReceived = 16;
+    static constexpr std::uint8_t kSubmits = 32;
     // A span in the words array (PackedSpan::kPacked, with the forms of its columns) rather
     // than in cells.
     std::uint64_t first; // logical index of the record's (first) event
@@ -57,6 +61,8 @@ struct EventLog::Record
 
     std::uint64_t count() const
     {
+        if (flags & kSubmits)
+            return std::uint64_t(a);
         if (!(flags & kSpan))
             return 1;
         return taskEvents() + ((flags & kTaken) ? 1 : 0) + ((flags & kReceived) ? 1 : 0);
@@ -307,6 +313,72 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     s.logicalPending += r.count();
 }
 
+void EventLog::appendSubmitsLocked(const SubmitRun& run)
+{
+    Storage& s = *m_storage;
+    const auto times = run.submittedNs;
+    const std::size_t m = times.size();
+    if (m == 0)
+        return;
+    if (run.chunksize < 1 || run.firstChunk < 0 || run.items < 0 ||
+        std::int64_t(run.firstChunk) + std::int64_t(m) >
+            (run.items + run.chunksize - 1) / run.chunksize)
+        throw std::invalid_argument("EventLog: a submit run's chunks are out of its job's range");
+    std::uint64_t later = 0; // any bit above 32 set: a time too late, or one that went back
+    for (std::size_t k = 1; k < m; ++k)
+        later |= (std::uint64_t(times[k]) - std::uint64_t(times[k - 1])) |
+                 (std::uint64_t(times[k]) - std::uint64_t(times[0]));
+    if (m == 1 || (later >> 32)) {
+        Event e;
+        e.kind = EventKind::ChunkSubmitted;
+        e.job = run.job;
+        for (std::size_t k = 0; k < m; ++k) {
+            e.tNs = times[k];
+            e.chunk = run.firstChunk + std::int32_t(k);
+            e.task = e.chunk * run.chunksize;
+            e.a = e.task;
+            e.b = std::min(e.task + run.chunksize, run.items) - 1;
+            appendLocked(e);
+        }
+        return;
+    }
+    Record r = {};
+    r.first = s.logicalPending;
+    r.tNs = times[0];
+    r.task = run.chunksize;
+    r.a = std::int64_t(m);
+    r.b = std::int64_t(s.words.pending());
+    r.value = run.items;
+    r.job = run.job;
+    r.chunk = run.firstChunk;
+    r.kind = EventKind::ChunkSubmitted;
+    r.flags = Record::kSubmits;
+    s.words.emplaceRun(m - 1, [&](std::size_t k) {
+        return std::uint32_t(std::uint64_t(times[k + 1]) - std::uint64_t(times[0]));
+    });
+    s.records.emplace(r);
+    s.logicalPending += m;
+}
+
+std::int64_t EventLog::submittedTime(const Record& r, std::uint64_t local) const
+{
+    return local == 0 ? r.tNs
+                      : r.tNs + std::int64_t(m_storage->words[std::size_t(r.b) + local - 1]);
+}
+
+Event EventLog::submitted(const Record& r, std::uint64_t local) const
+{
+    Event e;
+    e.tNs = submittedTime(r, local);
+    e.kind = EventKind::ChunkSubmitted;
+    e.job = r.job;
+    e.chunk = r.chunk + std::int32_t(local);
+    e.task = std::int64_t(e.chunk) * r.task;
+    e.a = e.task;
+    e.b = std::min(e.task + r.task, r.value) - 1;
+    return e;
+}
+
 void EventLog::publishLocked()
 {
     // What a record points to first: a reader that sees the record sees it.
@@ -416,6 +488,8 @@ Event EventLog::at(std::size_t index) const
 {
     const auto [rp, local] = locate(index);
     const Record& r = *rp;
+    if (r.flags & Record::kSubmits)
+        return submitted(r, local);
     Event e;
     if (r.flags & Record::kSpan) {
         const SpanPart part = spanPart(r, local);
@@ -486,6 +560,8 @@ Event EventLog::at(std::size_t index) const
 std::int64_t EventLog::timeAt(std::size_t index) const
 {
     const auto [r, local] = locate(index);
+    if (r->flags & Record::kSubmits)
+        return submittedTime(*r, local);
     return (r->flags & Record::kSpan) ? spanTime(*r, local) : r->tNs;
 }
 

@@ -81,6 +81,19 @@ public:
         std::int32_t groupEnd = 0;
         std::int32_t groupSize = 0;
     };
+    // Chunks of one job that went into the task queue one after the other: chunk
+    // firstChunk + k at submittedNs[k], covering tasks [c * chunksize, min((c + 1) * chunksize,
+    // items) - 1]. Read back as one ChunkSubmitted per chunk (task and a: its first task, b: its
+    // last), the same events as appended one by one. Kept as one record and 4 bytes a chunk
+    // where the times do not go back and stay within 4.29 s of the first; else event by event.
+    struct SubmitRun
+    {
+        std::int32_t job = -1;
+        std::int32_t firstChunk = 0;
+        std::int64_t chunksize = 1;
+        std::int64_t items = 0;
+        std::span<const std::int64_t> submittedNs;
+    };
     static bool isScalar(const Value& value)
     {
         const auto k = value.kind();
@@ -102,6 +115,7 @@ public:
         Batch& operator=(const Batch&) = delete;
         void add(const Event& event) { m_log.appendLocked(event); }
         void add(const TaskSpan& span) { m_log.appendSpanLocked(span); }
+        void add(const SubmitRun& run) { m_log.appendSubmitsLocked(run); }
 
     private:
         EventLog& m_log;
@@ -130,6 +144,9 @@ private:
     struct Storage;
     void appendLocked(const Event& event);
     void appendSpanLocked(const TaskSpan& span);
+    void appendSubmitsLocked(const SubmitRun& run);
+    Event submitted(const Record& r, std::uint64_t local) const; // a kSubmits record's event
+    std::int64_t submittedTime(const Record& r, std::uint64_t local) const;
     void publishLocked();
     // The record holding logical event `index`, and the event's position within it.
     std::pair<const Record*, std::uint64_t> locate(std::size_t index) const;

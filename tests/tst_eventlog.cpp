@@ -510,6 +510,124 @@ private slots:
         }
     }
 
+    // A job's consecutive chunks submitted together go in as one SubmitRun: read back as the
+    // same ChunkSubmitted events as appended one by one, in a record and 4 bytes a chunk;
+    // event by event where the times go back or stray more than 4.29 s from the first.
+    void submitRunsReadBackAsPlainEvents_data()
+    {
+        QTest::addColumn<int>("firstChunk");
+        QTest::addColumn<int>("chunks");
+        QTest::addColumn<qint64>("chunksize");
+        QTest::addColumn<qint64>("items");
+        QTest::addColumn<qint64>("gapNs"); // between two submits; after the 3rd: lateNs
+        QTest::addColumn<qint64>("lateNs");
+        QTest::addColumn<bool>("packed");
+        QTest::newRow("chunksize 1")
+            << 0 << 300 << qint64(1) << qint64(300) << qint64(90) << qint64(90) << true;
+        QTest::newRow("the job's last chunk short")
+            << 5 << 4 << qint64(3) << qint64(26) << qint64(1000) << qint64(1000) << true;
+        QTest::newRow("one chunk")
+            << 2 << 1 << qint64(10) << qint64(100) << qint64(5) << qint64(5) << false;
+        QTest::newRow("a time that goes back")
+            << 0 << 6 << qint64(2) << qint64(12) << qint64(50) << qint64(-500) << false;
+        QTest::newRow("one 4.3 s later")
+            << 0 << 6 << qint64(2) << qint64(12) << qint64(50) << qint64(4'300'000'000) << false;
+    }
+
+    void submitRunsReadBackAsPlainEvents()
+    {
+        QFETCH(int, firstChunk);
+        QFETCH(int, chunks);
+        QFETCH(qint64, chunksize);
+        QFETCH(qint64, items);
+        QFETCH(qint64, gapNs);
+        QFETCH(qint64, lateNs);
+        QFETCH(bool, packed);
+        std::vector<std::int64_t> times;
+        std::int64_t t = 5'000;
+        for (int k = 0; k < chunks; ++k) {
+            times.push_back(t);
+            t += k == 2 ? lateNs : gapNs;
+        }
+        Event marker;
+        marker.tNs = 1;
+        marker.kind = EventKind::PoolCreated;
+        EventLog plain;
+        EventLog runs;
+        for (int round = 0; round < 2; ++round) { // records behind records: indices add up
+            plain.append(marker);
+            runs.append(marker);
+            for (int k = 0; k < chunks; ++k) {
+                Event e;
+                e.tNs = times[std::size_t(k)];
+                e.kind = EventKind::ChunkSubmitted;
+                e.job = 4;
+                e.chunk = firstChunk + k;
+                e.task = e.chunk * chunksize;
+                e.a = e.task;
+                e.b = std::min(e.task + chunksize, items) - 1;
+                plain.append(e);
+            }
+            EventLog::SubmitRun run;
+            run.job = 4;
+            run.firstChunk = firstChunk;
+            run.chunksize = chunksize;
+            run.items = items;
+            run.submittedNs = times;
+            EventLog::Batch batch(runs);
+            batch.add(run);
+        }
+        QCOMPARE(runs.size(), plain.size());
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            const Event a = runs.at(i);
+            const Event b = plain.at(i);
+            QCOMPARE(int(a.kind), int(b.kind));
+            QCOMPARE(int(runs.kindAt(i)), int(b.kind));
+            QCOMPARE(a.tNs, b.tNs);
+            QCOMPARE(runs.timeAt(i), b.tNs);
+            QCOMPARE(a.job, b.job);
+            QCOMPARE(a.chunk, b.chunk);
+            QCOMPARE(a.task, b.task);
+            QCOMPARE(a.a, b.a);
+            QCOMPARE(a.b, b.b);
+            QCOMPARE(a.worker, b.worker);
+            QCOMPARE(a.pid, b.pid);
+            QCOMPARE(a.ok, b.ok);
+            QCOMPARE(a.value, b.value);
+            QCOMPARE(a.text, b.text);
+        }
+        if (packed) // two markers and two runs
+            QCOMPARE(runs.storageBytes(), 2 * (88 + 88 + 4 * std::size_t(chunks - 1)));
+        else
+            QCOMPARE(runs.storageBytes(), plain.storageBytes());
+    }
+
+    void badSubmitRunsAreRefused()
+    {
+        EventLog log;
+        const std::vector<std::int64_t> times{10, 20, 30};
+        EventLog::SubmitRun run;
+        run.job = 1;
+        run.chunksize = 4;
+        run.items = 8; // two chunks, three times
+        run.submittedNs = times;
+        {
+            EventLog::Batch batch(log);
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(run));
+            run.items = 12;
+            run.chunksize = 0;
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(run));
+            run.chunksize = 4;
+            run.firstChunk = -1;
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, batch.add(run));
+            run.firstChunk = 0;
+            batch.add(run);
+        }
+        QCOMPARE(log.size(), std::size_t(3));
+        QCOMPARE(log.storageBytes(), std::size_t(88 + 2 * 4));
+        QCOMPARE(log.at(2).b, std::int64_t(11));
+    }
+
     // A writer that knows a span's inputs to be an arithmetic run says so (inputsAreRun), and
     // the log keeps them as that run without reading them: the same events and the same bytes
     // as the span it classifies itself. Four tasks or fewer are never a run: the claim is left

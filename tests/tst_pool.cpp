@@ -833,6 +833,14 @@ private slots:
             }
         }
         QCOMPARE(submitted.size(), std::size_t(4));
+        for (std::int64_t c = 0; c < 4; ++c) { // chunks of 3 tasks, the last of one
+            QCOMPARE(submitted[c].job, submitted[0].job);
+            QCOMPARE(submitted[c].a, 3 * c);
+            QCOMPARE(submitted[c].task, 3 * c);
+            QCOMPARE(submitted[c].b, std::min<std::int64_t>(3 * c + 2, 9));
+            if (c > 0)
+                QVERIFY(submitted[c - 1].tNs <= submitted[c].tNs);
+        }
         QCOMPARE(taken.size(), std::size_t(4));
         QCOMPARE(result.size(), std::size_t(4));
         QCOMPARE(started.size(), std::size_t(10));
