@@ -542,24 +542,17 @@ void PoolEngine::feederLoop()
     }
 }
 
-void PoolEngine::addSubmitted(std::vector<Event>& events, const Pending& p, std::int64_t tNs) const
+void PoolEngine::addSubmitted(std::vector<Submitted>& submitted, const Pending& p,
+                              std::int64_t tNs) const
 {
-    if (p.stop || !m_log)
-        return;
-    Event& e = events.emplace_back();
-    e.tNs = tNs;
-    e.kind = EventKind::ChunkSubmitted;
-    e.job = p.job;
-    e.chunk = p.chunk;
-    e.task = p.first;
-    e.a = p.first;
-    e.b = p.last;
+    if (!p.stop && m_log)
+        submitted.push_back(Submitted{tNs, p.job, p.chunk, p.first, p.last});
 }
 
-void PoolEngine::flushEvents(std::vector<Event>& events) const
+void PoolEngine::flushSubmitted(std::vector<Submitted>& submitted) const
 {
-    if (!m_log || events.empty()) {
-        events.clear();
+    if (!m_log || submitted.empty()) {
+        submitted.clear();
         return;
     }
     // One lock for the lot. A job's consecutive chunks (each chunksize tasks from chunk *
@@ -567,57 +560,65 @@ void PoolEngine::flushEvents(std::vector<Event>& events) const
     // instead of a record of 88 (with chunksize 1, half of what recording keeps).
     EventLog::Batch batch(*m_log);
     std::vector<std::int64_t> times;
-    for (std::size_t i = 0; i < events.size();) {
-        const Event& head = events[i];
-        const std::int64_t chunksize = head.b - head.a + 1;
-        const auto regular = [&](const Event& e, std::size_t k) {
-            return e.kind == EventKind::ChunkSubmitted && e.job == head.job &&
-                   e.chunk == head.chunk + std::int32_t(k) &&
-                   e.a == std::int64_t(e.chunk) * chunksize && e.task == e.a && e.b >= e.a &&
-                   e.b - e.a < chunksize;
+    for (std::size_t i = 0; i < submitted.size();) {
+        const Submitted& head = submitted[i];
+        const std::int64_t chunksize = head.last - head.first + 1;
+        const auto regular = [&](const Submitted& s, std::size_t k) {
+            return s.job == head.job && s.chunk == head.chunk + std::int32_t(k) &&
+                   s.first == std::int64_t(s.chunk) * chunksize && s.last >= s.first &&
+                   s.last - s.first < chunksize;
         };
         std::size_t j = i;
         if (chunksize >= 1 && regular(head, 0)) {
-            while (j < events.size() && regular(events[j], j - i)) {
+            while (j < submitted.size() && regular(submitted[j], j - i)) {
                 ++j;
-                if (events[j - 1].b - events[j - 1].a + 1 < chunksize)
+                if (submitted[j - 1].last - submitted[j - 1].first + 1 < chunksize)
                     break; // a short chunk is the job's last
             }
         }
         if (j - i < 2) {
-            batch.add(head);
+            Event e;
+            e.tNs = head.tNs;
+            e.kind = EventKind::ChunkSubmitted;
+            e.job = head.job;
+            e.chunk = head.chunk;
+            e.task = head.first;
+            e.a = head.first;
+            e.b = head.last;
+            batch.add(e);
             ++i;
             continue;
         }
         times.clear();
         for (std::size_t k = i; k < j; ++k)
-            times.push_back(events[k].tNs);
+            times.push_back(submitted[k].tNs);
         EventLog::SubmitRun run;
         run.job = head.job;
         run.firstChunk = head.chunk;
         run.chunksize = chunksize;
-        run.items = events[j - 1].b + 1;
+        run.items = submitted[j - 1].last + 1;
         run.submittedNs = times;
         batch.add(run);
         i = j;
     }
-    events.clear();
+    submitted.clear();
 }
 
 std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
 {
-    std::vector<Event> events;
+    std::vector<Submitted> submitted;
+    submitted.reserve(pending.size());
     std::size_t sent = 0;
     for (const Pending& p : pending) {
         // Before the push: a worker may take it at once.
         const std::int64_t t = m_log ? monotonicNs() : 0;
         if (!m_queue.tryPush(p.message.bytes, false))
             break;
-        addSubmitted(events, p, t);
+        addSubmitted(submitted, p, t);
         ++sent;
     }
     m_queue.notify(sent); // one wake-up call for the burst
-    flushEvents(events);
+    flushSubmitted(submitted);
     return sent;
 }
 
@@ -629,7 +630,8 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
     const auto terminated = [this] {
         return m_state.load() == State::Terminate;
     };
-    std::vector<Event> events;
+    std::vector<Submitted> submitted;
+    submitted.reserve(batch.size());
     std::size_t unnotified = 0;
     for (const Pending& p : batch) {
         const std::int64_t t = m_log ? monotonicNs() : 0;
@@ -638,14 +640,14 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
         } else {
             m_queue.notify(unnotified);
             unnotified = 0;
-            flushEvents(events);
+            flushSubmitted(submitted);
             if (!m_queue.push(p.message.bytes, terminated))
                 return false;
         }
-        addSubmitted(events, p, t);
+        addSubmitted(submitted, p, t);
     }
     m_queue.notify(unnotified);
-    flushEvents(events);
+    flushSubmitted(submitted);
     return true;
 }
 

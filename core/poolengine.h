@@ -206,8 +206,17 @@ private:
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
-    void addSubmitted(std::vector<Event>& events, const Pending& p, std::int64_t tNs) const;
-    void flushEvents(std::vector<Event>& events) const;
+    // A chunk that went into the queue: its ChunkSubmitted, once flushed.
+    struct Submitted
+    {
+        std::int64_t tNs;
+        std::int32_t job;
+        std::int32_t chunk;
+        std::int64_t first;
+        std::int64_t last;
+    };
+    void addSubmitted(std::vector<Submitted>& submitted, const Pending& p, std::int64_t tNs) const;
+    void flushSubmitted(std::vector<Submitted>& submitted) const;
     static constexpr std::size_t kSendBatch = 64;
 
     // started: the first workers are to be started here (see the constructor), then started set.
