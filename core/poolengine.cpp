@@ -65,10 +65,14 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
         m_log = m_options.log ? m_options.log : std::make_shared<EventLog>();
 
     try {
-        m_queue = TaskQueue::create();
+        // One status slot per worker that can be alive at once: a dead one's goes to its
+        // replacement.
+        m_queue = TaskQueue::create(TaskQueue::kDefaultCapacity, std::size_t(m_processes));
     } catch (const std::exception& e) {
         throw PoolError("OSError", e.what());
     }
+    for (std::size_t i = std::size_t(m_processes); i-- > 0;)
+        m_freeSlots.push_back(i);
     int lifeline[2];
     if (::pipe2(lifeline, O_CLOEXEC) != 0)
         sysFail("lifeline pipe: pipe2");
@@ -783,6 +787,7 @@ void PoolEngine::startWorkers(int count)
                 continue;
             for (int fd : {w->resultFd, w->resultWriteFd})
                 ::close(fd);
+            m_freeSlots.push_back(w->slotIndex);
         }
         publishWorkers();
         throw;
@@ -800,29 +805,28 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     w->resultWriteFd = pipeFds[1];
     // Read by whoever holds the reader gate, after a poll that may be stale by then.
     ::fcntl(w->resultFd, F_SETFL, O_NONBLOCK);
-    try {
-        w->slot = WorkerSlotMapping::create();
-    } catch (const std::exception& e) {
+    if (m_freeSlots.empty()) { // cannot happen: a worker is replaced after its reaping
         ::close(pipeFds[0]);
         ::close(pipeFds[1]);
-        throw PoolError("OSError", e.what());
+        throw PoolError("RuntimeError", "no free worker status slot");
     }
+    w->slotIndex = m_freeSlots.back();
+    w->slot = new (m_queue.slot(w->slotIndex)) WorkerSlot(); // Starting, no job
     PoolWorkerConfig config;
+    config.slot = std::int64_t(w->slotIndex);
     config.taskOptions = m_options.taskOptions;
     config.maxTasks = m_options.maxtasksperchild.value_or(0);
     config.initializer = m_options.initializer;
     config.initargs = m_options.initargs;
     config.recording = m_log != nullptr;
     config.tscClock = TaskClock::tscUsable();
-    if (m_options.method == StartMethod::Fork) {
-        config.inheritedSlot = reinterpret_cast<std::uintptr_t>(w->slot.slot());
+    if (m_options.method == StartMethod::Fork)
         config.inheritedQueue = reinterpret_cast<std::uintptr_t>(m_queue.mapping());
-    }
 
     ProcessOptions opts;
     opts.method = m_options.method;
     opts.daemon = true;
-    opts.passFds = {m_lifelineRead, pipeFds[1], w->slot.fd(), m_queue.fd()};
+    opts.passFds = {m_lifelineRead, pipeFds[1], m_queue.fd()};
     opts.outputFd = m_options.outputFd;
     try {
         w->process =
@@ -832,6 +836,7 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
         ::close(pipeFds[1]);
         throw;
     }
+    m_freeSlots.pop_back(); // the worker's now: back when it has been reaped, or on failure
     // The worker is a Process like any other: it takes the next number of the process counter,
     // and is named after it, as CPython renames Process-N to ForkPoolWorker-N.
     w->number = std::stoi(w->process->identity());
@@ -846,7 +851,6 @@ void PoolEngine::launchWorker(Worker& w)
     w.process->start();       // on failure the caller closes the pipe
     ::close(w.resultWriteFd); // the worker holds the only write end: its exit gives us EOF
     w.resultWriteFd = -1;
-    w.slot.closeFd();
     w.pid = w.process->pid().value_or(0);
 }
 
@@ -1221,7 +1225,7 @@ void PoolEngine::handleExit(Worker& w)
     w.resultFd = -1;
     w.process->join();
     const int exitcode = w.process->exitcode().value_or(0);
-    const auto slotState = w.slot.slot()->state.load(std::memory_order_acquire);
+    const auto slotState = w.slot->state.load(std::memory_order_acquire);
     const bool stopped = slotState == WorkerSlot::Stopped;
 
     Event exited;
@@ -1238,6 +1242,7 @@ void PoolEngine::handleExit(Worker& w)
         lost = describeLostChunk(w, exitcode, exited.tNs);
     // A worker killed while taking a message from the queue must not keep the others out.
     m_queue.releaseDeadReader(std::uint32_t(w.pid));
+    m_freeSlots.push_back(w.slotIndex); // read: the replacement may have it
 
     const bool neverReady = !w.ready;
     const std::string name = w.name;
@@ -1273,7 +1278,7 @@ void PoolEngine::handleExit(Worker& w)
 
 PoolEngine::LostChunk PoolEngine::describeLostChunk(Worker& w, int exitcode, std::int64_t tNs)
 {
-    const WorkerSlot& slot = *w.slot.slot();
+    const WorkerSlot& slot = *w.slot;
     const int job = slot.job.load();
     const int chunk = slot.chunk.load();
     const std::int64_t task = slot.task.load();

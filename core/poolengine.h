@@ -149,7 +149,8 @@ private:
         std::unique_ptr<Process> process;
         int resultFd = -1;
         int resultWriteFd = -1; // the worker's end, until it has started
-        WorkerSlotMapping slot;
+        WorkerSlot* slot = nullptr; // in the task queue's memory
+        std::size_t slotIndex = 0;
         Bytes inbox; // bytes read but not yet parsed into frames
         bool ready = false;
         int pid = 0;
@@ -262,6 +263,8 @@ private:
     std::shared_ptr<EventLog> m_log;
     std::atomic<State> m_state{State::Run};
     TaskQueue m_queue;
+    // Slots of the queue's memory no live worker has (the result thread's, or the constructor's).
+    std::vector<std::size_t> m_freeSlots;
     int m_lifelineRead = -1;  // every worker holds it: end of file once this process has gone
     int m_lifelineWrite = -1; // never written
     int m_resultWake = -1;    // eventfd

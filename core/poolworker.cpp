@@ -23,10 +23,10 @@ namespace poolscope {
 
 Bytes PoolWorkerConfig::encode() const
 {
-    return encodeValue(Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks),
-                                         initializer, Value(initargs), recording, tscClock,
-                                         static_cast<long long>(inheritedSlot),
-                                         static_cast<long long>(inheritedQueue)}));
+    return encodeValue(
+        Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks), initializer,
+                          Value(initargs), recording, tscClock, static_cast<long long>(slot),
+                          static_cast<long long>(inheritedQueue)}));
 }
 
 PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
@@ -41,7 +41,7 @@ PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
         c.initargs = l.at(3).asList();
         c.recording = l.at(4).asBool();
         c.tscClock = l.at(5).asBool();
-        c.inheritedSlot = std::uint64_t(l.at(6).asInt());
+        c.slot = l.at(6).asInt();
         c.inheritedQueue = std::uint64_t(l.at(7).asInt());
         return c;
     } catch (const WireError&) {
@@ -406,8 +406,8 @@ void keepFreedMemory()
 
 int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds)
 {
-    if (fds.size() < 4) {
-        std::fprintf(stderr, "pool worker: expected 4 descriptors, got %zu\n", fds.size());
+    if (fds.size() < 3) {
+        std::fprintf(stderr, "pool worker: expected 3 descriptors, got %zu\n", fds.size());
         return 2;
     }
     try {
@@ -415,14 +415,13 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
         std::signal(SIGPIPE, SIG_IGN);
         keepFreedMemory();
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
-        WorkerSlotMapping slot =
-            config.inheritedSlot
-                ? WorkerSlotMapping::inherited(reinterpret_cast<WorkerSlot*>(config.inheritedSlot))
-                : WorkerSlotMapping::attach(fds[2]);
         TaskQueue queue = config.inheritedQueue
                               ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
-                              : TaskQueue::attach(fds[3]);
-        WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot.slot());
+                              : TaskQueue::attach(fds[2]);
+        if (config.slot < 0 || std::size_t(config.slot) >= queue.slotCount())
+            throw std::runtime_error("no status slot " + std::to_string(config.slot));
+        WorkerSlot* slot = queue.slot(std::size_t(config.slot));
+        WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot);
         return loop.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pool worker: %s\n", e.what());

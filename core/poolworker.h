@@ -20,10 +20,10 @@ struct PoolWorkerConfig
     Value::List initargs;
     bool recording = true; // report task timings (the parent keeps an event log)
     bool tscClock = false; // TaskClock::tscUsable() in the parent: time tasks with the TSC
-    // Fork workers only: where the parent has the slot and the task queue mapped. A fork child
-    // inherits both mappings at the same addresses, and uses them instead of mapping the
-    // descriptors again (two mmap() calls and their page faults, in every worker's start).
-    std::uint64_t inheritedSlot = 0;
+    std::int64_t slot = 0; // the worker's status slot in the task queue's memory
+    // Fork workers only: where the parent has the task queue mapped. A fork child inherits the
+    // mapping at the same address, and uses it instead of mapping the descriptor again (an
+    // mmap() and its page faults in every worker's start, a munmap() at its exit).
     std::uint64_t inheritedQueue = 0;
 
     Bytes encode() const;
@@ -32,7 +32,7 @@ struct PoolWorkerConfig
 
 // The pool worker's main loop: the "pool-worker" entry of the worker program. Runs in the
 // child; returns its exit code. fds: [lifeline pipe (read end: end of file once the parent has
-// gone), result pipe (write end), status slot memfd, task queue memfd].
+// gone), result pipe (write end), task queue memfd (with the status slots)].
 int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds);
 
 } // namespace poolscope

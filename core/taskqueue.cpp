@@ -18,7 +18,8 @@
 
 namespace poolscope {
 
-// The first page of the mapping; the stream's bytes follow from offset kControlBytes.
+// The first page of the mapping; then the workers' status slots (slotCount of them, kSlotStride
+// bytes apart, in whole pages); then the stream's bytes.
 // Positions count bytes since creation (64-bit: they never wrap); byte p of the stream lives at
 // data[p % capacity].
 struct TaskQueue::Control
@@ -37,6 +38,7 @@ struct TaskQueue::Control
     std::atomic<std::uint64_t> messageEnd{0}; // the holder's message ends here
     std::atomic<std::uint64_t> skipTo{0};     // set for a dead holder: its message ends here
     std::uint64_t capacity = 0;
+    std::uint64_t slotCount = 0;
 
     static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
                       std::atomic<std::uint32_t>::is_always_lock_free,
@@ -46,6 +48,13 @@ struct TaskQueue::Control
 namespace {
 
 constexpr std::size_t kControlBytes = 4096;
+constexpr std::size_t kSlotStride = 64; // a cache line each: workers write their own
+static_assert(sizeof(WorkerSlot) <= kSlotStride);
+
+std::size_t slotAreaBytes(std::uint64_t slots)
+{
+    return std::size_t((slots * kSlotStride + kControlBytes - 1) / kControlBytes * kControlBytes);
+}
 constexpr std::uint32_t kMagic = 0x50535451;  // "PSTQ"
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
 constexpr std::uint32_t kMaxMessageBytes = 256u << 20;
@@ -84,19 +93,22 @@ std::array<std::uint8_t, 4> lengthHeader(std::size_t size)
 } // namespace
 
 TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd, bool ownsMapping)
-    : m_control(control), m_data(reinterpret_cast<std::uint8_t*>(control) + kControlBytes),
+    : m_control(control), m_data(reinterpret_cast<std::uint8_t*>(control) + kControlBytes +
+                                 slotAreaBytes(control->slotCount)),
       m_mappedBytes(mappedBytes), m_fd(fd), m_ownsMapping(ownsMapping)
 {}
 
-TaskQueue TaskQueue::create(std::size_t capacity)
+TaskQueue TaskQueue::create(std::size_t capacity, std::size_t slots)
 {
     static_assert(sizeof(Control) <= kControlBytes);
     if (capacity < 64)
         throw std::invalid_argument("task queue: capacity too small");
+    if (slots > (std::size_t(1) << 20))
+        throw std::invalid_argument("task queue: too many worker slots");
     const int fd = ::memfd_create("poolscope-tasks", MFD_CLOEXEC);
     if (fd < 0)
         sysFail("memfd_create");
-    const std::size_t bytes = kControlBytes + capacity;
+    const std::size_t bytes = kControlBytes + slotAreaBytes(slots) + capacity;
     if (::ftruncate(fd, off_t(bytes)) != 0) {
         const int err = errno;
         ::close(fd);
@@ -114,6 +126,9 @@ TaskQueue TaskQueue::create(std::size_t capacity)
     // it), and a pool's fork workers use it as it is (inherited()).
     auto* control = new (p) Control();
     control->capacity = capacity;
+    control->slotCount = slots;
+    for (std::size_t i = 0; i < slots; ++i)
+        new (static_cast<std::uint8_t*>(p) + kControlBytes + i * kSlotStride) WorkerSlot();
     control->magic = kMagic;
     return TaskQueue(control, bytes, fd);
 }
@@ -130,7 +145,8 @@ TaskQueue TaskQueue::attach(int fd)
     if (p == MAP_FAILED)
         sysFail("mmap");
     auto* control = static_cast<Control*>(p); // constructed by the creator
-    if (control->magic != kMagic || control->capacity != bytes - kControlBytes) {
+    if (control->magic != kMagic || control->slotCount > (std::uint64_t(1) << 20) ||
+        bytes != kControlBytes + slotAreaBytes(control->slotCount) + control->capacity) {
         ::munmap(p, bytes);
         throw std::runtime_error("task queue: the shared memory is not a task queue");
     }
@@ -142,7 +158,22 @@ TaskQueue TaskQueue::inherited(void* mapping)
     auto* control = static_cast<Control*>(mapping);
     if (!control || control->magic != kMagic)
         throw std::runtime_error("task queue: no task queue at the inherited address");
-    return TaskQueue(control, kControlBytes + std::size_t(control->capacity), -1, false);
+    return TaskQueue(
+        control, kControlBytes + slotAreaBytes(control->slotCount) + std::size_t(control->capacity),
+        -1, false);
+}
+
+std::size_t TaskQueue::slotCount() const
+{
+    return m_control ? std::size_t(m_control->slotCount) : 0;
+}
+
+WorkerSlot* TaskQueue::slot(std::size_t index) const
+{
+    if (index >= slotCount())
+        throw std::out_of_range("task queue: no worker slot " + std::to_string(index));
+    return std::launder(reinterpret_cast<WorkerSlot*>(reinterpret_cast<std::uint8_t*>(m_control) +
+                                                      kControlBytes + index * kSlotStride));
 }
 
 TaskQueue::TaskQueue(TaskQueue&& other) noexcept

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "workerslot.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -21,13 +23,18 @@ namespace poolscope {
 //
 // Waits are bounded (100 ms) so that a reader notices a parent that has gone (readerAlive
 // callback) and a writer notices cancellation.
+//
+// The same memory holds the pool's worker status slots (WorkerSlot), one per worker that can
+// be alive at once: one memfd for a whole pool, made once, rather than one per worker.
 class TaskQueue
 {
 public:
     static constexpr std::size_t kDefaultCapacity = std::size_t(1) << 20; // 1 MiB of stream
 
-    // The parent's queue: a new memfd (O_CLOEXEC), mapped. Throws std::runtime_error.
-    static TaskQueue create(std::size_t capacity = kDefaultCapacity);
+    // The parent's queue: a new memfd (O_CLOEXEC), mapped, with `slots` worker slots (all
+    // WorkerSlot::Starting). Throws std::runtime_error (std::invalid_argument for a capacity
+    // under 64 bytes or more than 2^20 slots).
+    static TaskQueue create(std::size_t capacity = kDefaultCapacity, std::size_t slots = 0);
     // A worker's view of the parent's queue. Does not own fd. Throws std::runtime_error.
     static TaskQueue attach(int fd);
     // A fork child's view of the queue its parent had mapped at `mapping` (mapping()): the
@@ -46,6 +53,8 @@ public:
     int fd() const { return m_fd; } // -1 when attached
     void* mapping() const { return m_control; }
     std::size_t capacity() const;
+    std::size_t slotCount() const;
+    WorkerSlot* slot(std::size_t index) const; // throws std::out_of_range past slotCount()
 
     // Writer side: one writer thread at a time (the caller serializes).
     // Appends the whole message if it fits now; false (nothing written) when it does not.

@@ -993,6 +993,37 @@ private slots:
         QCOMPARE(pool.map("square", {1, 2, 3}), (Value::List{1, 4, 9}));
     }
 
+    // Workers that retire after each chunk are replaced again and again, each replacement
+    // taking the status slot of the worker it replaces: the death of one of them is still
+    // told right, task and all.
+    void workerDeathInAReplacementFails_data()
+    {
+        addMethods();
+    }
+    void workerDeathInAReplacementFails()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        PoolOptions o = options(method, 2, log);
+        o.maxtasksperchild = 1;
+        o.taskOptions.crashAt = 6;
+        Pool pool(o);
+        QString message;
+        try {
+            pool.map("square", range(1, 11), 1);
+            QFAIL("no error");
+        } catch (const PoolError& e) {
+            QCOMPARE(QString::fromStdString(e.type()), "WorkerLostError");
+            message = QString::fromStdString(e.error().message);
+        }
+        QVERIFY2(message.contains("task 6") && message.contains("square(7)"), qPrintable(message));
+        const auto lost = eventsOf(*log, EventKind::WorkerLost);
+        QCOMPARE(lost.size(), std::size_t(1));
+        QCOMPARE(lost[0].task, 6);
+        QVERIFY(eventsOf(*log, EventKind::WorkerStarted).size() >= 7); // replacements
+        QCOMPARE(pool.map("square", {1, 2, 3}, 1), (Value::List{1, 4, 9}));
+    }
+
     // CPython-compatible mode: the lost task never reports, get(timeout) times out, and the pool
     // itself stays usable.
     void workerDeathHangsInCPythonMode_data() { addMethods(); }

@@ -358,8 +358,8 @@ private slots:
         c.initargs = {Value(2)};
         c.recording = false;
         c.tscClock = true;
-        c.inheritedSlot = 0x7f12'3456'7000; // addresses as a fork parent has them mapped
-        c.inheritedQueue = 0x7ffd'0000'1000;
+        c.slot = 3;
+        c.inheritedQueue = 0x7ffd'0000'1000; // where a fork parent has the queue mapped
         const PoolWorkerConfig d = PoolWorkerConfig::decode(c.encode());
         QCOMPARE(d.taskOptions.failAt, c.taskOptions.failAt);
         QCOMPARE(d.maxTasks, 3);
@@ -368,12 +368,12 @@ private slots:
         QCOMPARE(d.initargs[0].asInt(), 2);
         QCOMPARE(d.recording, false);
         QCOMPARE(d.tscClock, true);
-        QCOMPARE(d.inheritedSlot, c.inheritedSlot);
+        QCOMPARE(d.slot, std::int64_t(3));
         QCOMPARE(d.inheritedQueue, c.inheritedQueue);
 
         const PoolWorkerConfig plain = PoolWorkerConfig::decode(PoolWorkerConfig{}.encode());
-        QCOMPARE(plain.inheritedSlot, std::uint64_t(0)); // spawn and forkserver: map the memfds
-        QCOMPARE(plain.inheritedQueue, std::uint64_t(0));
+        QCOMPARE(plain.slot, std::int64_t(0));
+        QCOMPARE(plain.inheritedQueue, std::uint64_t(0)); // spawn and forkserver: map the memfd
 
         // A configuration from before the inherited mappings (six fields) is refused.
         const Bytes old = encodeValue(Value(Value::List{TaskOptions{}.toValue(), 0LL, std::string(),

@@ -268,6 +268,47 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, TaskQueue::inherited(notAQueueMapping.data()));
     }
 
+    // The queue's memory also holds the workers' status slots: each process sees what the
+    // others write there, the stream after them is unharmed, and a slot past the last is refused.
+    void workerSlotsAreShared_data()
+    {
+        QTest::addColumn<bool>("inherited");
+        QTest::newRow("attached by descriptor") << false;
+        QTest::newRow("inherited mapping") << true;
+    }
+
+    void workerSlotsAreShared()
+    {
+        QFETCH(bool, inherited);
+        TaskQueue q = TaskQueue::create(4096, 70); // 70 slots: more than a page of them
+        QCOMPARE(q.slotCount(), std::size_t(70));
+        for (std::size_t i = 0; i < 70; ++i) {
+            QCOMPARE(q.slot(i)->state.load(), std::int32_t(WorkerSlot::Starting));
+            QCOMPARE(q.slot(i)->task.load(), std::int64_t(-1));
+        }
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range, q.slot(70));
+        QVERIFY(q.tryPush(message(5)));
+        const pid_t pid = ::fork();
+        QVERIFY(pid >= 0);
+        if (pid == 0) {
+            TaskQueue mine =
+                inherited ? TaskQueue::inherited(q.mapping()) : TaskQueue::attach(q.fd());
+            Bytes out;
+            const bool ok = mine.slotCount() == 70 && mine.pop(1, out, kAlive) && out == message(5);
+            mine.slot(69)->task.store(ok ? 4242 : -7);
+            mine.slot(69)->state.store(WorkerSlot::Running);
+            ::_exit(ok ? 0 : 3);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(pid, &status, 0), pid);
+        QVERIFY(WIFEXITED(status));
+        QCOMPARE(WEXITSTATUS(status), 0);
+        QCOMPARE(q.slot(69)->state.load(), std::int32_t(WorkerSlot::Running));
+        QCOMPARE(q.slot(69)->task.load(), std::int64_t(4242));
+        QCOMPARE(q.slot(68)->state.load(), std::int32_t(WorkerSlot::Starting));
+        QCOMPARE(q.pendingBytes(), std::size_t(0));
+    }
+
     void inheritedViewLeavesTheMappingAlone()
     {
         TaskQueue q = TaskQueue::create(4096);
