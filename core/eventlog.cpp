@@ -27,6 +27,10 @@ struct EventLog::Record
     static constexpr std::uint8_t kTaken = 8;
     static constexpr std::uint8_t kReceived = 16;
     static constexpr std::uint8_t kSubmits = 32;
+    // A span of one task kept in the record alone (no cell, no words): b = its end, value =
+    // its result's bits (valueKind), and its inline input's bits in groupFrom (high half) and
+    // groupEnd (low half), inputKind. A report of chunksize 1 is one of these.
+    static constexpr std::uint8_t kSingle = 64;
     // A span in the words array (PackedSpan::kPacked, with the forms of its columns) rather
     // than in cells.
     std::uint64_t first; // logical index of the record's (first) event
@@ -209,6 +213,8 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         span.groupFrom < 0 || span.groupFrom > span.groupEnd || std::size_t(span.groupEnd) > n ||
         (span.groupSize == 0 && span.groupEnd > span.groupFrom))
         throw std::invalid_argument("EventLog: a span's timing group is out of range");
+    if (n == 1 && span.groupEnd == span.groupFrom && appendSingleLocked(span, endNs[0]))
+        return;
     const auto scalarKind = [](const PackedSpan::Column& c) {
         const auto k = c.kind;
         return c.uniform && (k == Value::Kind::None || k == Value::Kind::Bool ||
@@ -360,6 +366,50 @@ void EventLog::appendSubmitsLocked(const SubmitRun& run)
     s.logicalPending += m;
 }
 
+bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
+{
+    Storage& s = *m_storage;
+    const bool intResult = !span.intResults.empty();
+    if (!intResult && !isScalar(span.results[0]))
+        return false; // appendSpanLocked refuses it
+    const Value* input = nullptr;
+    if (span.inputs) {
+        if (span.firstTask < 0 || std::size_t(span.firstTask) >= span.inputs->size())
+            return false;
+        input = &(*span.inputs)[std::size_t(span.firstTask)];
+        if (!isScalar(*input))
+            return false; // the job's input list is kept: the general form
+    }
+    Record r = {};
+    r.first = s.logicalPending;
+    r.tNs = span.firstStartNs;
+    r.task = span.firstTask;
+    r.a = 1;
+    r.b = endNs;
+    r.receivedNs = span.receivedNs;
+    r.value = intResult ? span.intResults[0] : PackedSpan::scalarBits(span.results[0]);
+    r.valueKind = intResult ? Value::Kind::Int : span.results[0].kind();
+    r.inputKind = input ? input->kind() : Value::Kind::None;
+    if (input) {
+        const auto bits = std::uint64_t(PackedSpan::scalarBits(*input));
+        r.groupFrom = std::int32_t(std::uint32_t(bits >> 32));
+        r.groupEnd = std::uint32_t(bits);
+    }
+    r.job = span.job;
+    r.chunk = span.chunk;
+    r.worker = span.worker;
+    r.pid = span.pid;
+    r.kind = EventKind::TaskFinished;
+    r.ok = true;
+    r.flags = Record::kSpan | Record::kSingle |
+              (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
+              (input ? Record::kInlineInputs : 0) | (span.taken ? Record::kTaken : 0) |
+              (span.receivedNs >= 0 ? Record::kReceived : 0);
+    s.records.emplace(r);
+    s.logicalPending += r.count();
+    return true;
+}
+
 std::int64_t EventLog::submittedTime(const Record& r, std::uint64_t local) const
 {
     return local == 0 ? r.tNs
@@ -471,6 +521,8 @@ std::int64_t EventLog::spanTime(const Record& r, std::uint64_t local) const
         return r.receivedNs;
     const std::uint64_t pos = part.pos;
     const std::uint64_t k = pos / 2;
+    if (r.flags & Record::kSingle)
+        return pos % 2 ? r.b : r.tNs;
     if (r.packing & PackedSpan::kPacked) {
         const PackedSpan packed(m_storage->words, std::size_t(r.b), std::size_t(r.a), r.packing);
         const auto& words = m_storage->words;
@@ -507,6 +559,16 @@ Event EventLog::at(std::size_t index) const
         const bool finished = pos % 2;
         e.kind = finished ? EventKind::TaskFinished : EventKind::TaskStarted;
         e.task = r.task + std::int64_t(k);
+        if (r.flags & Record::kSingle) {
+            if (finished) {
+                e.value = PackedSpan::scalarValue(r.valueKind, r.value);
+            } else if (r.flags & Record::kInlineInputs) {
+                const std::uint64_t bits =
+                    (std::uint64_t(std::uint32_t(r.groupFrom)) << 32) | r.groupEnd;
+                e.value = PackedSpan::scalarValue(r.inputKind, std::int64_t(bits));
+            }
+            return e;
+        }
         if (finished && std::int64_t(k) >= r.groupFrom && k < r.groupEnd)
             e.a = r.groupSize;
         if (r.packing & PackedSpan::kPacked) {

@@ -144,6 +144,9 @@ private:
     struct Storage;
     void appendLocked(const Event& event);
     void appendSpanLocked(const TaskSpan& span);
+    // A span of one task, in its record alone, when it can be (false: appendSpanLocked's
+    // general forms).
+    bool appendSingleLocked(const TaskSpan& span, std::int64_t endNs);
     void appendSubmitsLocked(const SubmitRun& run);
     Event submitted(const Record& r, std::uint64_t local) const; // a kSubmits record's event
     std::int64_t submittedTime(const Record& r, std::uint64_t local) const;

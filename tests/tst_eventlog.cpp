@@ -383,6 +383,21 @@ private slots:
         QTest::newRow("an end before the start (cells)")
             << std::vector<std::int64_t>{999, 1500} << ints({1, 2}) << ints({1, 2});
 
+        // One task (chunksize 1): kept in the record alone (kSingle) where result and input are
+        // scalars, whatever their bits; else in the general forms.
+        QTest::newRow("one task: int") << std::vector<std::int64_t>{1300} << ints({-9})
+                                       << ints({std::numeric_limits<std::int64_t>::min()});
+        QTest::newRow("one task: wide int, float input")
+            << std::vector<std::int64_t>{1000 + u32max + 7}
+            << ints({std::numeric_limits<std::int64_t>::max()}) << Value::List{Value(-0.0)};
+        QTest::newRow("one task: float, bool input")
+            << std::vector<std::int64_t>{999} << Value::List{Value(2.5)}
+            << Value::List{Value(true)};
+        QTest::newRow("one task: None, no inputs")
+            << std::vector<std::int64_t>{1001} << Value::List{Value()} << Value::List{};
+        QTest::newRow("one task: a string input (general form)")
+            << std::vector<std::int64_t>{1001} << ints({4}) << Value::List{Value("x")};
+
         // Long spans, in PackedSpan's compact forms and out of them (blocks of 256 tasks).
         const auto generate = [](std::size_t n, const auto& f) {
             std::vector<std::int64_t> out;
@@ -505,9 +520,48 @@ private slots:
                     QCOMPARE(std::signbit(e.value.asFloat()), std::signbit(results[k].asFloat()));
             } else {
                 QCOMPARE(e.tNs, k == 0 ? start : ends[k - 1]);
-                QCOMPARE(e.value, inputs.empty() ? Value() : inputs[k]);
+                const Value input = inputs.empty() ? Value() : inputs[k];
+                QCOMPARE(e.value, input);
+                QCOMPARE(e.value.kind(), input.kind());
+                if (input.isFloat())
+                    QCOMPARE(std::signbit(e.value.asFloat()), std::signbit(input.asFloat()));
             }
         }
+    }
+
+    // A report of one task whose result and input are scalars is its record alone: 88 bytes.
+    void oneTaskSpansTakeTheirRecordOnly()
+    {
+        EventLog log;
+        const auto inputs = std::make_shared<const Value::List>(Value::List{Value(3), Value("s")});
+        const std::vector<std::int64_t> ends{2000};
+        const std::vector<std::int64_t> result{9};
+        EventLog::TaskSpan span;
+        span.job = 1;
+        span.worker = 1;
+        span.firstStartNs = 1500;
+        span.endNs = ends;
+        span.intResults = result;
+        span.inputs = inputs;
+        span.taken = true;
+        span.receivedNs = 2100;
+        {
+            EventLog::Batch batch(log);
+            batch.add(span); // input 3: the record alone
+        }
+        QCOMPARE(log.storageBytes(), std::size_t(88));
+        QCOMPARE(log.size(), std::size_t(4)); // taken, started, finished, received
+        QCOMPARE(log.at(1).value, Value(3));
+        QCOMPARE(log.at(2).value, Value(9));
+        QCOMPARE(log.timeAt(2), 2000);
+        QCOMPARE(log.timeAt(3), 2100);
+        span.firstTask = 1; // input "s": the job's list is kept, the task in a cell or words
+        {
+            EventLog::Batch batch(log);
+            batch.add(span);
+        }
+        QVERIFY(log.storageBytes() > 2 * 88);
+        QCOMPARE(log.at(5).value, Value("s"));
     }
 
     // A job's consecutive chunks submitted together go in as one SubmitRun: read back as the
