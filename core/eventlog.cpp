@@ -245,16 +245,11 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         inputsInRange &&
         (scalarKind(inputColumn) || std::all_of(taskInputs.begin(), taskInputs.end(), isScalar));
 
-    Record r = {};
-    r.first = s.logicalPending;
+    Record r = spanRecord(span, n, inlineInputs);
     r.groupFrom = span.groupFrom;
     r.groupEnd = std::uint32_t(span.groupEnd);
     r.groupSize = std::uint16_t(span.groupSize);
-    r.tNs = span.firstStartNs;
-    r.task = span.firstTask;
-    r.a = std::int64_t(n);
     r.b = std::int64_t(s.cells.pending());
-    r.value = -1;
     if (span.inputs && !inlineInputs) {
         // A job's reports share its input list: it is kept once per run of spans, not per span.
         if (span.inputs.get() != s.lastInputs) {
@@ -263,17 +258,6 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
         }
         r.value = std::int64_t(s.inputs.pending()) - 1;
     }
-    r.job = span.job;
-    r.chunk = span.chunk;
-    r.worker = span.worker;
-    r.pid = span.pid;
-    r.kind = EventKind::TaskFinished;
-    r.ok = true;
-    r.valueKind = Value::Kind::None;
-    r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
-              (inlineInputs ? Record::kInlineInputs : 0) | (span.taken ? Record::kTaken : 0) |
-              (span.receivedNs >= 0 ? Record::kReceived : 0);
-    r.receivedNs = span.receivedNs;
     const Value* results = span.results.data();
     const Value* in = inlineInputs ? taskInputs.data() : nullptr;
     const std::int64_t* ints = span.intResults.data();
@@ -366,6 +350,28 @@ void EventLog::appendSubmitsLocked(const SubmitRun& run)
     s.logicalPending += m;
 }
 
+EventLog::Record EventLog::spanRecord(const TaskSpan& span, std::size_t n, bool inlineInputs) const
+{
+    Record r = {};
+    r.first = m_storage->logicalPending;
+    r.tNs = span.firstStartNs;
+    r.task = span.firstTask;
+    r.a = std::int64_t(n);
+    r.value = -1;
+    r.job = span.job;
+    r.chunk = span.chunk;
+    r.worker = span.worker;
+    r.pid = span.pid;
+    r.kind = EventKind::TaskFinished;
+    r.ok = true;
+    r.valueKind = Value::Kind::None;
+    r.flags = Record::kSpan | (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
+              (inlineInputs ? Record::kInlineInputs : 0) | (span.taken ? Record::kTaken : 0) |
+              (span.receivedNs >= 0 ? Record::kReceived : 0);
+    r.receivedNs = span.receivedNs;
+    return r;
+}
+
 bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
 {
     Storage& s = *m_storage;
@@ -380,13 +386,9 @@ bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
         if (!isScalar(*input))
             return false; // the job's input list is kept: the general form
     }
-    Record r = {};
-    r.first = s.logicalPending;
-    r.tNs = span.firstStartNs;
-    r.task = span.firstTask;
-    r.a = 1;
+    Record r = spanRecord(span, 1, input != nullptr);
+    r.flags |= Record::kSingle;
     r.b = endNs;
-    r.receivedNs = span.receivedNs;
     r.value = intResult ? span.intResults[0] : PackedSpan::scalarBits(span.results[0]);
     r.valueKind = intResult ? Value::Kind::Int : span.results[0].kind();
     r.inputKind = input ? input->kind() : Value::Kind::None;
@@ -395,16 +397,6 @@ bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
         r.groupFrom = std::int32_t(std::uint32_t(bits >> 32));
         r.groupEnd = std::uint32_t(bits);
     }
-    r.job = span.job;
-    r.chunk = span.chunk;
-    r.worker = span.worker;
-    r.pid = span.pid;
-    r.kind = EventKind::TaskFinished;
-    r.ok = true;
-    r.flags = Record::kSpan | Record::kSingle |
-              (span.firstStartLogged ? Record::kFirstStartLogged : 0) |
-              (input ? Record::kInlineInputs : 0) | (span.taken ? Record::kTaken : 0) |
-              (span.receivedNs >= 0 ? Record::kReceived : 0);
     s.records.emplace(r);
     s.logicalPending += r.count();
     return true;

@@ -147,6 +147,8 @@ private:
     // A span of one task, in its record alone, when it can be (false: appendSpanLocked's
     // general forms).
     bool appendSingleLocked(const TaskSpan& span, std::int64_t endNs);
+    Record spanRecord(const TaskSpan& span, std::size_t n,
+                      bool inlineInputs) const; // common fields
     void appendSubmitsLocked(const SubmitRun& run);
     Event submitted(const Record& r, std::uint64_t local) const; // a kSubmits record's event
     std::int64_t submittedTime(const Record& r, std::uint64_t local) const;
