@@ -31,6 +31,8 @@ struct EventLog::Record
     // its result's bits (valueKind), and its inline input's bits in groupFrom (high half) and
     // groupEnd (low half), inputKind. A report of chunksize 1 is one of these.
     static constexpr std::uint8_t kSingle = 64;
+    // A span's inputs copied to the side array from index `value` (a borrowed list's).
+    static constexpr std::uint8_t kSideInputs = 128;
     // A span in the words array (PackedSpan::kPacked, with the forms of its columns) rather
     // than in cells.
     std::uint64_t first; // logical index of the record's (first) event
@@ -250,7 +252,13 @@ void EventLog::appendSpanLocked(const TaskSpan& span)
     r.groupEnd = std::uint32_t(span.groupEnd);
     r.groupSize = std::uint16_t(span.groupSize);
     r.b = std::int64_t(s.cells.pending());
-    if (span.inputs && !inlineInputs) {
+    if (span.inputs && !inlineInputs && span.inputsBorrowed) {
+        if (inputsInRange) {
+            r.value = std::int64_t(s.side.pending());
+            r.flags |= Record::kSideInputs;
+            s.side.emplaceRun(n, [&](std::size_t k) { return taskInputs[k]; });
+        }
+    } else if (span.inputs && !inlineInputs) {
         // A job's reports share its input list: it is kept once per run of spans, not per span.
         if (span.inputs.get() != s.lastInputs) {
             s.inputs.emplace(span.inputs);
@@ -582,6 +590,8 @@ Event EventLog::at(std::size_t index) const
         } else if ((r.flags & Record::kInlineInputs) && !(r.packing & PackedSpan::kPacked)) {
             const Cell& c = m_storage->cells[std::size_t(r.b) + k];
             e.value = PackedSpan::scalarValue(c.inputKind, c.inputBits);
+        } else if (r.value >= 0 && (r.flags & Record::kSideInputs)) {
+            e.value = m_storage->side[std::size_t(r.value) + k];
         } else if (r.value >= 0) {
             const auto& inputs = *m_storage->inputs[std::size_t(r.value)];
             if (e.task >= 0 && std::size_t(e.task) < inputs.size())

@@ -64,6 +64,10 @@ public:
         std::span<const std::int64_t> intResults; // or int results (an int kernel's)
         // The job's inputs, indexed by task (TaskStarted's value); null: None.
         std::shared_ptr<const std::vector<Value>> inputs;
+        // The inputs are a blocking caller's own list, valid only during the call: the log
+        // copies what it keeps of them (the span's inputs, when they are not scalars) rather
+        // than keeping the list.
+        bool inputsBorrowed = false;
         // Set when the writer knows the span's inputs to be the ints inputRunFirst,
         // inputRunFirst + inputRunStep, ... (an arithmetic run, steps wrapping): the log then
         // keeps them so without reading them (a map over a range; its caller checked them).

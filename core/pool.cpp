@@ -44,16 +44,15 @@ int Pool::defaultChunksize(std::size_t items, int workers)
 
 namespace {
 
-// The inputs of a blocking call. Every reader of a job's inputs is done before the call
-// returns: the caller encodes the chunks, and the pool reads them only while holding its
-// reader gate and finding the job registered; the hold of the gate that hands the result back
-// also unregisters the job. Only the event log may keep a list beyond that (one with inputs
-// that are not scalars), so such a list is copied.
+// The inputs of a blocking call, not copied and not owned (a pointer with no owner, which
+// PoolEngine::submitMap tells by its use count of 0). Every reader of a job's inputs is done
+// before the call returns: the caller encodes the chunks, and the pool reads them only while
+// holding its reader gate and finding the job registered; the hold of the gate that hands the
+// result back also unregisters the job. The event log copies what it keeps of such a list
+// (TaskSpan::inputsBorrowed).
 std::shared_ptr<const Value::List> borrow(const Value::List& items)
 {
-    if (std::all_of(items.begin(), items.end(), EventLog::isScalar))
-        return std::shared_ptr<const Value::List>(std::shared_ptr<void>(), &items); // not owned
-    return std::make_shared<const Value::List>(items);
+    return std::shared_ptr<const Value::List>(std::shared_ptr<void>(), &items);
 }
 
 std::shared_ptr<const Value::List> own(Value::List&& items)

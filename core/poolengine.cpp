@@ -337,6 +337,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitMap(const char* api, std::string_
     auto job = newJob(Job::Kind::Map, api, func, star);
     const std::size_t n = items->size();
     job->chunksize = chunksize ? *chunksize : Pool::defaultChunksize(n, m_processes);
+    job->itemsBorrowed = items.use_count() == 0; // an aliasing pointer with no owner
     job->items = std::move(items);
     auto result = std::make_shared<AsyncResult>(job->id, m_log, std::move(callback),
                                                 std::move(errorCallback));
@@ -1044,8 +1045,10 @@ void PoolEngine::logTasks(Worker& w, WorkerReport& r, const Job* job, std::int64
             span.intResults = std::span<const std::int64_t>(r.intValues).first(spanned);
         else
             span.results = std::span<const Value>(r.values).first(spanned);
-        if (job)
+        if (job) {
             span.inputs = job->items;
+            span.inputsBorrowed = job->itemsBorrowed;
+        }
         if (job && job->inputRun &&
             r.fromTask + std::int64_t(spanned) <=
                 job->inputRun->upTo.load(std::memory_order_acquire)) {

@@ -122,6 +122,7 @@ private:
         // caller (while it encodes) and the reader gate's holder (finding the job registered)
         // read; deliver() unregisters the job under the same hold that settles its result.
         std::shared_ptr<const Value::List> items;
+        bool itemsBorrowed = false; // items is a blocking caller's list (Pool::map, starmap)
         std::int64_t chunksize = 1;
         std::int64_t chunkCount = 0; // chunks the workers run
         std::int64_t chunksDone = 0;

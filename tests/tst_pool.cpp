@@ -779,6 +779,29 @@ private slots:
         QVERIFY(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
     }
 
+    // Pool::map and starmap use the caller's list as it is, without a copy; the event log keeps
+    // copies of the inputs it cannot keep inline (tuples, strings), so that they read back
+    // after the caller's list has gone.
+    void loggedInputsOutliveTheCallersList()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 2, log));
+        {
+            Value::List tuples;
+            for (int i = 0; i < 40; ++i)
+                tuples.push_back(Value::tuple({Value(i)}));
+            QCOMPARE(pool.starmap("square", tuples, 3).size(), std::size_t(40));
+            for (Value& t : tuples) // overwrite the caller's list before it goes
+                t = Value("gone");
+        }
+        std::vector<Value::List> clutter(64, Value::List(40, Value("x"))); // reuse its memory
+        const auto starts = eventsOf(*log, EventKind::TaskStarted);
+        QCOMPARE(starts.size(), std::size_t(40));
+        for (const Event& e : starts)
+            QCOMPARE(e.value, Value::tuple({Value(e.task)}));
+        QVERIFY(!clutter.empty());
+    }
+
     // PR_SET_PDEATHSIG kills a child when the *thread* that forked it ends. A pool made on a
     // thread that ends before the pool does keeps its workers: they are not that thread's.
     void workersOutliveTheThreadThatMadeThePool_data() { addMethods(); }
