@@ -418,9 +418,9 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
         TaskQueue queue = config.inheritedQueue
                               ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
                               : TaskQueue::attach(fds[2]);
-        if (config.slot < 0 || std::size_t(config.slot) >= queue.slotCount())
+        if (config.slot < 0)
             throw std::runtime_error("no status slot " + std::to_string(config.slot));
-        WorkerSlot* slot = queue.slot(std::size_t(config.slot));
+        WorkerSlot* slot = queue.slot(std::size_t(config.slot)); // checks the upper bound
         WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot);
         return loop.run();
     } catch (const std::exception& e) {

@@ -55,6 +55,12 @@ std::size_t slotAreaBytes(std::uint64_t slots)
 {
     return std::size_t((slots * kSlotStride + kControlBytes - 1) / kControlBytes * kControlBytes);
 }
+
+// The whole mapping: control page, slots, stream.
+std::size_t mappingBytes(std::uint64_t slots, std::uint64_t capacity)
+{
+    return kControlBytes + slotAreaBytes(slots) + std::size_t(capacity);
+}
 constexpr std::uint32_t kMagic = 0x50535451;  // "PSTQ"
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
 constexpr std::uint32_t kMaxMessageBytes = 256u << 20;
@@ -108,7 +114,7 @@ TaskQueue TaskQueue::create(std::size_t capacity, std::size_t slots)
     const int fd = ::memfd_create("poolscope-tasks", MFD_CLOEXEC);
     if (fd < 0)
         sysFail("memfd_create");
-    const std::size_t bytes = kControlBytes + slotAreaBytes(slots) + capacity;
+    const std::size_t bytes = mappingBytes(slots, capacity);
     if (::ftruncate(fd, off_t(bytes)) != 0) {
         const int err = errno;
         ::close(fd);
@@ -146,7 +152,7 @@ TaskQueue TaskQueue::attach(int fd)
         sysFail("mmap");
     auto* control = static_cast<Control*>(p); // constructed by the creator
     if (control->magic != kMagic || control->slotCount > (std::uint64_t(1) << 20) ||
-        bytes != kControlBytes + slotAreaBytes(control->slotCount) + control->capacity) {
+        bytes != mappingBytes(control->slotCount, control->capacity)) {
         ::munmap(p, bytes);
         throw std::runtime_error("task queue: the shared memory is not a task queue");
     }
@@ -158,9 +164,7 @@ TaskQueue TaskQueue::inherited(void* mapping)
     auto* control = static_cast<Control*>(mapping);
     if (!control || control->magic != kMagic)
         throw std::runtime_error("task queue: no task queue at the inherited address");
-    return TaskQueue(
-        control, kControlBytes + slotAreaBytes(control->slotCount) + std::size_t(control->capacity),
-        -1, false);
+    return TaskQueue(control, mappingBytes(control->slotCount, control->capacity), -1, false);
 }
 
 std::size_t TaskQueue::slotCount() const
