@@ -276,15 +276,32 @@ private:
             ctx.delaySeconds = -1;
             bool ok = true;
             if (kernel) {
-                const std::int64_t x = msg.ints[i];
+                // This task and those after it that need nothing between them: to the end of
+                // the chunk, or of the clock reading's group, and short of a task to crash.
+                std::size_t run = n - i;
+                if (rec)
+                    run = std::min(run, group - inGroup);
+                if (const std::int64_t crash = ctx.options.crashAt; crash > index)
+                    run = std::size_t(std::min(std::int64_t(run), crash - index));
+                const std::size_t done = report.intValues.size();
+                report.intValues.resize(done + run);
+                std::size_t ran = run; // tasks run, the failing one included
                 try {
-                    report.intValues.push_back(kernel(x, ctx));
+                    kernel(msg.ints.data() + i, report.intValues.data() + done, run, index, ctx,
+                           m_slot->task);
                 } catch (...) {
+                    ran = std::size_t(ctx.index - index) + 1;
+                    report.intValues.resize(done + ran - 1);
                     ok = false;
                     report.ok = false;
-                    report.error = errorFromException(m_name, msg.func, index,
-                                                      Value(static_cast<long long>(x)));
+                    report.error =
+                        errorFromException(m_name, msg.func, ctx.index,
+                                           Value(static_cast<long long>(msg.ints[i + ran - 1])));
                 }
+                // The run's tasks but its last are accounted for here, the last as any task.
+                i += ran - 1;
+                finished += std::int64_t(ran) - 1;
+                inGroup += ran - 1;
             } else {
                 if (msg.packedInts)
                     packedItem = Value(static_cast<long long>(msg.ints[i]));

@@ -249,12 +249,12 @@ Value inheritedState(const Value::List& a, TaskContext& ctx)
 TaskRegistry makeBuiltins()
 {
     TaskRegistry r;
-    r.add("square", square, squareInt);
-    r.add("cube", cube, cubeInt);
+    r.add("square", square, runIntTasks<squareInt>);
+    r.add("cube", cube, runIntTasks<cubeInt>);
     r.add("is_prime", isPrimeTask);
     r.add("slow_square", slowSquare);
     r.add("sleep", sleepTask);
-    r.add("boom", boom, boomInt);
+    r.add("boom", boom, runIntTasks<boomInt>);
     r.add("add", add);
     r.add("exit_with", exitWith);
     r.add("raise_error", raiseError);

@@ -4,6 +4,7 @@
 #include "value.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -17,9 +18,28 @@ namespace poolscope {
 // returns a value, or throws TaskError to raise a Python-style exception.
 using TaskFunction = Value (*)(const Value::List& args, TaskContext& ctx);
 // The same task for one int argument and an int result, for tasks that are nothing more (square,
-// cube, boom): a worker given a chunk of ints calls it without making a Value of each input
-// and result. It must behave exactly as the TaskFunction does with that argument.
-using IntKernel = std::int64_t (*)(std::int64_t x, TaskContext& ctx);
+// cube, boom). It must behave exactly as the TaskFunction does with that argument, and compute
+// only: it never sleeps (ctx.delaySeconds stays -1).
+using IntFunction = std::int64_t (*)(std::int64_t x, TaskContext& ctx);
+// An IntFunction over a run of tasks, for a worker given a chunk of ints: no Value made of an
+// input or a result, no call through a pointer per task. Task first + i computes out[i] from
+// in[i], its index stored first in `current` (the worker's slot, so that a worker that dies
+// mid-task names it) and in ctx.index. A task's error propagates, both left at its index.
+using IntKernel = void (*)(const std::int64_t* in, std::int64_t* out, std::size_t n,
+                           std::int64_t first, TaskContext& ctx,
+                           std::atomic<std::int64_t>& current);
+
+template <IntFunction F>
+void runIntTasks(const std::int64_t* in, std::int64_t* out, std::size_t n, std::int64_t first,
+                 TaskContext& ctx, std::atomic<std::int64_t>& current)
+{
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t index = first + std::int64_t(i);
+        current.store(index, std::memory_order_relaxed);
+        ctx.index = index;
+        out[i] = F(in[i], ctx);
+    }
+}
 
 // Tasks by name. Only named tasks can travel to a spawned or fork-server process: the name is
 // what gets serialized, like a pickled function reference in Python.

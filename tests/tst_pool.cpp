@@ -977,18 +977,34 @@ private slots:
     }
 
     // PoolScope's default: a worker that dies mid-task fails that task with a clear error, a
-    // replacement starts, and the pool goes on.
-    void workerDeathFails_data() { addMethods(); }
+    // replacement starts, and the pool goes on. Also when the task is inside a chunk (the
+    // fourth of chunk 0 with chunksize 8: a chunk of ints, run as a run of int tasks), whether
+    // or not the pool records.
+    void workerDeathFails_data()
+    {
+        QTest::addColumn<StartMethod>("method");
+        QTest::addColumn<int>("chunksize");
+        QTest::addColumn<bool>("record");
+        for (const auto& [name, method] :
+             {std::pair{"fork", StartMethod::Fork}, std::pair{"spawn", StartMethod::Spawn},
+              std::pair{"forkserver", StartMethod::ForkServer}}) {
+            QTest::addRow("%s", name) << method << 1 << true;
+            QTest::addRow("%s, mid-chunk", name) << method << 8 << true;
+        }
+        QTest::addRow("fork, mid-chunk, not recording") << StartMethod::Fork << 8 << false;
+    }
     void workerDeathFails()
     {
         QFETCH(StartMethod, method);
-        auto log = std::make_shared<EventLog>();
+        QFETCH(int, chunksize);
+        QFETCH(bool, record);
+        auto log = record ? std::make_shared<EventLog>() : nullptr;
         PoolOptions o = options(method, 2, log);
         o.taskOptions.crashAt = 3;
         Pool pool(o);
         QString message;
         try {
-            pool.map("square", range(1, 9), 1);
+            pool.map("square", range(1, 17), chunksize);
             QFAIL("no error");
         } catch (const PoolError& e) {
             QCOMPARE(QString::fromStdString(e.type()), "WorkerLostError");
@@ -997,6 +1013,10 @@ private slots:
         QVERIFY2(message.contains("SIGKILL") && message.contains("task 3") &&
                      message.contains("PoolWorker-") && message.contains("square(4)"),
                  qPrintable(message));
+        if (!log) {
+            QCOMPARE(pool.map("square", {1, 2, 3}), (Value::List{1, 4, 9}));
+            return;
+        }
         const auto lost = eventsOf(*log, EventKind::WorkerLost);
         QCOMPARE(lost.size(), std::size_t(1));
         QCOMPARE(lost[0].task, 3);
