@@ -29,7 +29,7 @@ struct ChunkMessage
     // The items; or, when they came as a packed list of ints (a map over numbers), ints, and
     // items is empty.
     Value::List items;
-    std::vector<std::int64_t> ints;
+    IntList ints;
     bool packedInts = false;
     std::size_t size() const { return packedInts ? ints.size() : items.size(); }
 };
@@ -68,7 +68,7 @@ struct WorkerReport
     Value::List values; // results, one per timed task in order (the failing task has none)
     // A worker's alternative to values for an IntKernel's results (intResults): encoded as the
     // same list, which the parent decodes into values.
-    std::vector<std::int64_t> intValues;
+    IntList intValues;
     bool intResults = false;
     std::vector<double> delays;       // seconds each task slept (-1: none); may be empty
     std::int64_t currentStartNs = -1; // Progress: the task fromTask+ends.size() started then

@@ -409,8 +409,7 @@ bool TaskQueue::readBytes(std::uint8_t* dst, std::size_t n, const std::function<
     return true;
 }
 
-bool TaskQueue::pop(std::uint32_t readerId, std::vector<std::uint8_t>& out,
-                    const std::function<bool()>& alive)
+bool TaskQueue::pop(std::uint32_t readerId, Bytes& out, const std::function<bool()>& alive)
 {
     if (readerId == 0 || (readerId & Control::kWaiters))
         throw std::invalid_argument("task queue: bad reader id");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "wirebuffers.h"
 #include "workerslot.h"
 
 #include <cstddef>
@@ -72,8 +73,7 @@ public:
 
     // Reader side (a worker; readerId is its pid, never 0): blocks until it has taken the
     // next whole message into out. Returns false when alive() says the parent has gone.
-    bool pop(std::uint32_t readerId, std::vector<std::uint8_t>& out,
-             const std::function<bool()>& alive);
+    bool pop(std::uint32_t readerId, Bytes& out, const std::function<bool()>& alive);
 
     // The parent, after reader readerId died: if it held the read lock, the lock is freed and
     // the rest of the message it was reading will be skipped. Returns true if it held it.

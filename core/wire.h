@@ -1,6 +1,7 @@
 #pragma once
 
 #include "value.h"
+#include "wirebuffers.h"
 
 #include <cstdint>
 #include <span>
@@ -8,8 +9,6 @@
 #include <vector>
 
 namespace poolscope {
-
-using Bytes = std::vector<std::uint8_t>;
 
 // The wire format: a frame is a little-endian u32 length followed by that many bytes of
 // MessagePack (hand-written: ValueWriter and decodeValue). Values map to MessagePack's nil, bool,

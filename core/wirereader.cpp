@@ -138,7 +138,7 @@ void WireReader::list(Value::List& out)
         fillArray(n, 1, out);
 }
 
-bool WireReader::packedOrList(std::vector<std::int64_t>& ints, Value::List& values)
+bool WireReader::packedOrList(IntList& ints, Value::List& values)
 {
     ints.clear();
     values.clear();
@@ -162,6 +162,16 @@ std::string WireReader::string()
 }
 
 void WireReader::intList(std::vector<std::int64_t>& out)
+{
+    readInts(out);
+}
+
+void WireReader::intList(IntList& out)
+{
+    readInts(out);
+}
+
+template <class Ints> void WireReader::readInts(Ints& out)
 {
     out.clear();
     bool packedInts;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "value.h"
+#include "wire.h"
 
 #include <cstdint>
 #include <span>
@@ -29,12 +30,14 @@ public:
     bool nil();                                   // true (and consumed) if None comes next
     void list(Value::List& out);                  // a list, plain or packed, into out
     void intList(std::vector<std::int64_t>& out); // a list of ints into out
+    void intList(IntList& out);
     // A list: into ints when it is packed (true; values cleared), else into values (false).
-    bool packedOrList(std::vector<std::int64_t>& ints, Value::List& values);
+    bool packedOrList(IntList& ints, Value::List& values);
     std::string string();                     // a str
     void floatList(std::vector<double>& out); // a list of numbers into out
 
 private:
+    template <class Ints> void readInts(Ints& out);
     Value value(int depth);
     void fillArray(std::size_t n, int depth, Value::List& out);
     void fillPacked(std::size_t size, Value::List& out);

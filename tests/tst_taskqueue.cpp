@@ -16,8 +16,6 @@ using namespace poolscope;
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
 // Message i: its index (4 bytes) then a size that varies with i, filled with a pattern.
 Bytes message(std::uint32_t i)
 {
