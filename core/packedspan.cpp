@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <vector>
 
 namespace poolscope {
 
@@ -21,7 +22,7 @@ std::size_t blocksOf(std::size_t n)
     return (n + PackedSpan::kBlock - 1) / PackedSpan::kBlock;
 }
 
-// One pass over a column of ints: how wide, within an int32 of their block's first, a run.
+// One pass over a column of ints: how wide, a run.
 // No branch per value, so that the loop vectorizes: v fits an int32 exactly when v + 2^31 (as
 // a uint64) has no bit above 31, and OR-ing those sums together keeps any such bit.
 template <class Get> void describeInts(PackedSpan::Column& c, std::size_t n, const Get& get)
@@ -29,23 +30,16 @@ template <class Get> void describeInts(PackedSpan::Column& c, std::size_t n, con
     constexpr std::uint64_t kBias = std::uint64_t(1) << 31;
     const auto first = std::uint64_t(get(0));
     const std::uint64_t step = n > 1 ? std::uint64_t(get(1)) - first : 0;
-    std::uint64_t outside = 0;      // some value not an int32
-    std::uint64_t outsideBlock = 0; // some value not within an int32 of its block's first
-    std::uint64_t offRun = 0;       // some value off first + k * step
+    std::uint64_t outside = 0; // some value not an int32
+    std::uint64_t offRun = 0;  // some value off first + k * step
     std::uint64_t expected = first;
-    for (std::size_t b = 0; b < n; b += PackedSpan::kBlock) {
-        const auto blockFirst = std::uint64_t(get(b));
-        const std::size_t last = std::min(n, b + PackedSpan::kBlock);
-        for (std::size_t k = b; k < last; ++k) {
-            const auto x = std::uint64_t(get(k));
-            outside |= x + kBias;
-            outsideBlock |= x - blockFirst + kBias;
-            offRun |= x ^ expected;
-            expected += step;
-        }
+    for (std::size_t k = 0; k < n; ++k) {
+        const auto x = std::uint64_t(get(k));
+        outside |= x + kBias;
+        offRun |= x ^ expected;
+        expected += step;
     }
     c.wide = (outside >> 32) != 0;
-    c.blocks = (outsideBlock >> 32) == 0;
     c.run = offRun == 0 && n > 4; // four words for first and step
     c.first = std::int64_t(first);
     c.step = std::int64_t(step);
@@ -64,16 +58,126 @@ void putPlain(PackedSpan::Words& words, std::size_t n, bool wide, const Bits& bi
     }
 }
 
-// Per block its first value (two words), then per value an int32 after its block's first.
-template <class Bits> void putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits)
+// How one block of a result column is kept in the block form (kBlockResults): as a polynomial
+// of degree 2 at most in the task's place k in the block, base + k d0 + dd k (k - 1) / 2 with
+// d0 and dd int32s (constants, runs, squares of a run: no word a task); or as `width`-bit
+// offsets from the block's least value, base (bools: one bit a task). Wrapping throughout.
+struct BlockForm
 {
-    putPlain(words, blocksOf(n), true, [&](std::size_t b) { return bits(b * PackedSpan::kBlock); });
-    for (std::size_t b = 0; b < n; b += PackedSpan::kBlock) {
-        const auto blockFirst = std::uint64_t(bits(b));
-        words.emplaceRun(std::min(n - b, PackedSpan::kBlock), [&](std::size_t k) {
-            return std::uint32_t(std::uint64_t(bits(b + k)) - blockFirst);
+    bool fits = false;
+    bool quadratic = false;
+    std::uint64_t base = 0;
+    std::uint32_t d0 = 0;
+    std::uint32_t dd = 0;
+    unsigned width = 0;
+    std::size_t payloadWords(std::size_t count) const
+    {
+        return quadratic ? 2 : (count * width + 31) / 32;
+    }
+};
+
+bool fitsInt32(std::uint64_t v)
+{
+    return ((v + (std::uint64_t(1) << 31)) >> 32) == 0;
+}
+
+// The most compact form of values bits(from) .. bits(from + count - 1); fits is false when
+// neither form holds them.
+template <class Bits> BlockForm blockForm(const Bits& bits, std::size_t from, std::size_t count)
+{
+    const auto v0 = std::uint64_t(bits(from));
+    const std::uint64_t d0 = count > 1 ? std::uint64_t(bits(from + 1)) - v0 : 0;
+    const std::uint64_t dd = count > 2 ? std::uint64_t(bits(from + 2)) - 2 * d0 - v0 : 0;
+    std::int64_t lo = std::int64_t(v0);
+    std::int64_t hi = lo;
+    std::uint64_t offCurve = 0; // some difference not d0 + (k - 1) dd
+    std::uint64_t expected = d0;
+    for (std::size_t k = 1; k < count; ++k) {
+        const auto x = std::int64_t(bits(from + k));
+        lo = std::min(lo, x);
+        hi = std::max(hi, x);
+        offCurve |= (std::uint64_t(x) - std::uint64_t(bits(from + k - 1))) ^ expected;
+        expected += dd;
+    }
+    BlockForm f;
+    const std::uint64_t range = std::uint64_t(hi) - std::uint64_t(lo);
+    const auto width = unsigned(std::bit_width(range));
+    const bool quadratic = offCurve == 0 && fitsInt32(d0) && fitsInt32(dd);
+    if (width <= 32 && (!quadratic || (count * width + 31) / 32 <= 2)) {
+        f.fits = true;
+        f.base = std::uint64_t(lo);
+        f.width = width;
+    } else if (quadratic) {
+        f.fits = true;
+        f.quadratic = true;
+        f.base = v0;
+        f.d0 = std::uint32_t(d0);
+        f.dd = std::uint32_t(dd);
+    }
+    return f;
+}
+
+// The block form of n values, when every block fits one and the whole takes fewer words than
+// plainWords: per block a header of kBlockHeader words (its base, low word first; its width,
+// with kQuadratic for a polynomial; where its words start after the headers), then the number
+// of words after the headers, then each block's words (d0 and dd; or the offsets, k's at bit
+// k * width). Returns false, with nothing written, otherwise.
+template <class Bits>
+bool putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits, std::size_t plainWords)
+{
+    constexpr std::size_t kBlock = PackedSpan::kBlock;
+    const std::size_t blocks = blocksOf(n);
+    if (PackedSpan::kBlockHeader * blocks + 1 >= plainWords)
+        return false;
+    thread_local std::vector<BlockForm> forms; // the writer's, reused
+    forms.clear();
+    std::size_t payload = 0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t count = std::min(n - b * kBlock, kBlock);
+        forms.push_back(blockForm(bits, b * kBlock, count));
+        if (!forms.back().fits)
+            return false;
+        payload += forms.back().payloadWords(count);
+        if (PackedSpan::kBlockHeader * blocks + 1 + payload >= plainWords)
+            return false;
+    }
+    std::size_t at = 0; // the next block's first word after the headers
+    for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t count = std::min(n - b * kBlock, kBlock);
+        const BlockForm& f = forms[b];
+        words.emplace(std::uint32_t(f.base));
+        words.emplace(std::uint32_t(f.base >> 32));
+        words.emplace(std::uint32_t(f.width | (f.quadratic ? PackedSpan::kQuadratic : 0)));
+        words.emplace(std::uint32_t(at));
+        at += f.payloadWords(count);
+    }
+    words.emplace(std::uint32_t(at));
+    for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t first = b * kBlock;
+        const std::size_t count = std::min(n - first, kBlock);
+        const BlockForm& f = forms[b];
+        if (f.quadratic) {
+            words.emplace(f.d0);
+            words.emplace(f.dd);
+            continue;
+        }
+        // The offsets, packed low bit first: bits k * width .. k * width + width - 1.
+        std::uint64_t pending = 0; // bits not yet in a word
+        unsigned held = 0;         // how many
+        std::size_t next = 0;      // the next value to take
+        words.emplaceRun(f.payloadWords(count), [&](std::size_t) {
+            while (held < 32 && next < count) {
+                pending |= (std::uint64_t(bits(first + next)) - f.base) << held;
+                held += f.width;
+                ++next;
+            }
+            const auto word = std::uint32_t(pending);
+            pending >>= 32;
+            held = held > 32 ? held - 32 : 0;
+            return word;
         });
     }
+    return true;
 }
 
 // The column's values, as the most compact form that holds them; returns its flags.
@@ -81,10 +185,10 @@ template <class Bits>
 std::uint8_t putColumn(PackedSpan::Words& words, std::size_t n, const PackedSpan::Column& column,
                        const Bits& bits, std::uint8_t wideFlag, std::uint8_t blockFlag)
 {
-    if (column.wide && column.kind == Value::Kind::Int && blockFlag && column.blocks) {
-        putBlocks(words, n, bits);
+    const auto k = column.kind;
+    if (blockFlag && (k == Value::Kind::Int || k == Value::Kind::Bool || k == Value::Kind::None) &&
+        putBlocks(words, n, bits, column.wide ? 2 * n : n))
         return blockFlag;
-    }
     putPlain(words, n, column.wide, bits);
     return column.wide ? wideFlag : 0;
 }
@@ -343,7 +447,8 @@ PackedSpan::PackedSpan(const Words& words, std::size_t base, std::size_t n, std:
         m_results = m_ends + ((packing & kNarrowEnds) ? m_blocks + (n + 1) / 2 : n);
     }
     if (packing & kBlockResults)
-        m_inputs = m_results + 2 * m_blocks + n;
+        m_inputs =
+            m_results + kBlockHeader * m_blocks + 1 + words[m_results + kBlockHeader * m_blocks];
     else
         m_inputs = m_results + ((packing & kWideResults) ? 2 * n : n);
 }
@@ -385,11 +490,36 @@ std::int64_t PackedSpan::endOffset(const Words& words, std::size_t k) const
 std::int64_t PackedSpan::resultBits(const Words& words, std::size_t k) const
 {
     if (m_packing & kBlockResults)
-        return wrapAdd(readWide(words, m_results + 2 * (k / kBlock)),
-                       std::int32_t(words[m_results + 2 * m_blocks + k]));
+        return blockResultBits(words, k);
     if (m_packing & kWideResults)
         return readWide(words, m_results + 2 * k);
     return std::int32_t(words[m_results + k]);
+}
+
+std::int64_t PackedSpan::blockResultBits(const Words& words, std::size_t k) const
+{
+    const std::size_t header = m_results + kBlockHeader * (k / kBlock);
+    const std::uint64_t base = std::uint64_t(readWide(words, header));
+    const std::uint32_t form = words[header + 2];
+    const std::size_t at = m_results + kBlockHeader * m_blocks + 1 + words[header + 3];
+    const std::uint64_t j = k % kBlock; // the task's place in its block
+    if (form & kQuadratic) {
+        // Sign-extended, then wrapping: base + j d0 + dd j (j - 1) / 2.
+        const auto d0 = std::uint64_t(std::int64_t(std::int32_t(words[at])));
+        const auto dd = std::uint64_t(std::int64_t(std::int32_t(words[at + 1])));
+        return std::int64_t(base + j * d0 + dd * (j * (j - 1) / 2));
+    }
+    const unsigned width = form & 0xff;
+    if (width == 0)
+        return std::int64_t(base);
+    const std::uint64_t bit = j * width;
+    const std::size_t word = at + std::size_t(bit / 32);
+    const unsigned shift = unsigned(bit % 32);
+    std::uint64_t raw = words[word];
+    if (shift + width > 32)
+        raw |= std::uint64_t(words[word + 1]) << 32;
+    const std::uint64_t mask = (std::uint64_t(1) << width) - 1;
+    return std::int64_t(base + ((raw >> shift) & mask));
 }
 
 std::int64_t PackedSpan::inputBits(const Words& words, std::size_t k) const

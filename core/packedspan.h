@@ -19,8 +19,10 @@ namespace poolscope {
 //    groups' first start and per group its end (u32 offsets) and the tasks up to its last, and
 //    per block the group of the block's first task, a few bytes a group of up to 1,024 tasks;
 //  - results: per task one word (an int32, a bool, None) or two (kWideResults: an int64, a
-//    float's bits); or (kBlockResults, ints only) per block its first value as two words, and
-//    per task an int32 after it, where a block's values are that close (squares of a range);
+//    float's bits); or (kBlockResults: ints, bools, None) block by block, each block as a
+//    polynomial of degree 2 at most in the task's place in it (two words: constants, runs,
+//    squares of a run) or as offsets of the fewest bits from its least value (a bit a bool),
+//    a header of kBlockHeader words each, where that takes fewer words than one a task;
 //  - inputs: as results, one word or two (kWideInputs); or (kStepInputs) an arithmetic run of
 //    ints, its first value and its step, four words for the whole span: a map over a range.
 // A column's values are all of one kind (Column::uniform), else the span is not packed.
@@ -38,22 +40,23 @@ public:
     static constexpr std::uint8_t kBlockResults = 32;
     static constexpr std::uint8_t kGroupEnds = 64;
     static constexpr std::size_t kBlock = 256;
+    static constexpr std::size_t kBlockHeader = 4;     // kBlockResults: base (2 words), form, where
+    static constexpr std::uint32_t kQuadratic = 0x100; // in a block's form, else its width
 
     // What a column holds: one kind throughout or not, whether a value needs two words, and
-    // for ints whether every value is within an int32 of its block's first (blocks), and
-    // whether they are an arithmetic run (first, first + step, ...; more than 4 of them).
+    // for ints whether they are an arithmetic run (first, first + step, ...; more than 4 of
+    // them).
     struct Column
     {
         bool uniform = true;
         bool wide = false;
         Value::Kind kind = Value::Kind::None;
-        bool blocks = false;
         bool run = false;
         std::int64_t first = 0;
         std::int64_t step = 0;
     };
     static Column classify(std::span<const Value> values); // scalars
-    // As classify, except that of a run it finds out only that (wide and blocks stay unset):
+    // As classify, except that of a run it finds out only that (wide stays unset):
     // for inputs, where a run is all append() needs to know.
     static Column classifyInputs(std::span<const Value> values);
     static Column classifyInts(std::span<const std::int64_t> values);
@@ -110,6 +113,7 @@ private:
                                      std::span<const std::int64_t> intResults,
                                      const Column& inputColumn, std::span<const Value> inputs);
     std::int64_t groupEndOffset(const Words& words, std::size_t k) const;
+    std::int64_t blockResultBits(const Words& words, std::size_t k) const;
 
     std::uint8_t m_packing;
     std::size_t m_blocks;

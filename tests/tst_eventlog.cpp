@@ -1,5 +1,6 @@
 #include "eventlog.h"
 #include "taskclock.h"
+#include "taskregistry.h"
 
 #include <QTest>
 #include <array>
@@ -464,6 +465,54 @@ private slots:
         QTest::newRow("bools of a long span")
             << shortEnds << Value::List(700, Value(true))
             << asInts(generate(700, [](std::int64_t k) { return 10'000'019 + 2 * k; }));
+
+        // The block forms of results: a polynomial of degree 2 at most in the task's place in
+        // its block, or offsets of the fewest bits from the block's least value.
+        Value::List primality;
+        for (std::int64_t k = 0; k < 700; ++k)
+            primality.emplace_back(isPrime(10'000'019 + 2 * k));
+        QTest::newRow("700 bools, mixed (a bit each)") << shortEnds << primality << Value::List{};
+        QTest::newRow("700 None results")
+            << shortEnds << Value::List(700, Value()) << Value::List{};
+        QTest::newRow("700 cubes (too far apart in a block: two words each)")
+            << shortEnds
+            << asInts(generate(700,
+                               [](std::int64_t k) { return (9000 + k) * (9000 + k) * (9000 + k); }))
+            << Value::List{};
+        QTest::newRow("700 small ints, shuffled (11-bit offsets, some across two words)")
+            << shortEnds
+            << asInts(generate(700, [](std::int64_t k) { return (k * 7919) % 2000 - 1000; }))
+            << Value::List{};
+        QTest::newRow("a downward curve, negative steps")
+            << shortEnds
+            << asInts(generate(700, [](std::int64_t k) { return 17 - 3 * k - 40 * k * k; }))
+            << Value::List{};
+        QTest::newRow("a curve wrapping through the int64 range")
+            << shortEnds
+            << asInts(generate(700,
+                               [](std::int64_t k) {
+                                   return std::int64_t(
+                                       std::uint64_t(std::numeric_limits<std::int64_t>::max()) +
+                                       std::uint64_t(k) * std::uint64_t(i32max) +
+                                       std::uint64_t(k * k));
+                               }))
+            << Value::List{};
+        QTest::newRow("offsets of 32 bits (a block's values 2^32 - 1 apart)")
+            << shortEnds
+            << asInts(
+                   generate(700, [&](std::int64_t k) { return k % 3 == 1 ? u32max - k : k % 5; }))
+            << Value::List{};
+        QTest::newRow("a block 2^32 apart, the others close (two words each)")
+            << shortEnds
+            << asInts(generate(700, [&](std::int64_t k) { return k == 600 ? u32max + 1 : k % 3; }))
+            << Value::List{};
+        QTest::newRow("one block off its curve by one")
+            << shortEnds
+            << asInts(generate(700,
+                               [](std::int64_t k) {
+                                   return (std::int64_t(1) << 40) + k * k + (k == 300 ? 1 : 0);
+                               }))
+            << Value::List{};
     }
 
     void spansReadBackExactly()
@@ -857,17 +906,17 @@ private slots:
     }
 
     // What recording costs, in bytes a task: a chunk of 12,500 squares of a range, ending
-    // nanoseconds apart, packs to about 6 (a u16 end, an int32 after its block's first square,
-    // no input: the inputs are a run); the forms a span cannot take cost what they cost.
+    // nanoseconds apart, packs to about 2 (a u16 end; the squares a curve in each block, and the
+    // inputs a run: nothing a task); the forms a span cannot take cost what they cost.
     void packedSpanSizes_data()
     {
         QTest::addColumn<bool>("shortTasks");     // ends within 65,535 ns of their block's first
         QTest::addColumn<bool>("rangeInputs");    // else shuffled
         QTest::addColumn<bool>("mixedResults");   // an int and a float: cells
         QTest::addColumn<double>("bytesPerTask"); // at most, and more than this minus 0.2
-        QTest::newRow("squares of a range") << true << true << false << 6.1;
-        QTest::newRow("inputs not a run") << true << false << false << 10.1;
-        QTest::newRow("long tasks") << false << true << false << 8.1;
+        QTest::newRow("squares of a range") << true << true << false << 2.2;
+        QTest::newRow("inputs not a run") << true << false << false << 9.6; // 28-bit squares
+        QTest::newRow("long tasks") << false << true << false << 4.2;
         QTest::newRow("mixed results (cells)") << true << true << true << 32.1;
     }
     void packedSpanSizes()
@@ -904,6 +953,62 @@ private slots:
                  qPrintable(QString::number(perTask)));
         QCOMPARE(log.at(2 * n - 1).value, results.back()); // and reads back
         QCOMPARE(log.at(2 * n - 2).value, inputs->back());
+    }
+
+    // Which block form a long column of results takes shows in what the log keeps, in bytes a
+    // task: about 2 for each task's end (a u16, and a word a block), and the results' own.
+    void blockResultSizes_data()
+    {
+        QTest::addColumn<Value::List>("results");
+        QTest::addColumn<double>("lowest");  // bytes a task, more than this
+        QTest::addColumn<double>("highest"); // and at most this
+        const std::size_t n = 2'560;         // ten blocks
+        const auto make = [&](const auto& f) {
+            Value::List out;
+            for (std::size_t k = 0; k < n; ++k)
+                out.push_back(f(std::int64_t(k)));
+            return out;
+        };
+        const auto u32max = std::int64_t(std::numeric_limits<std::uint32_t>::max());
+        // A block's header: 16 bytes, 1/16 of a byte a task; a curve's two words another 1/32.
+        QTest::newRow("squares of a range: curves")
+            << make([](std::int64_t k) { return Value(static_cast<long long>((k + 9) * (k + 9))); })
+            << 2.1 << 2.15;
+        QTest::newRow("None: width 0") << Value::List(n, Value()) << 2.0 << 2.1;
+        QTest::newRow("bools: a bit each")
+            << make([](std::int64_t k) { return Value(isPrime(10'000'019 + 2 * k)); }) << 2.15
+            << 2.25;
+        QTest::newRow("ints within 2^11: 11 bits each")
+            << make([](std::int64_t k) { return Value(static_cast<long long>((k * 7919) % 2000)); })
+            << 3.4 << 3.5;
+        QTest::newRow("ints 2^32 - 1 apart: 32 bits each") << make([&](std::int64_t k) {
+            return Value(static_cast<long long>(k % 2 ? u32max : 0));
+        }) << 6.0 << 6.1;
+        QTest::newRow("one block 2^32 apart: two words each") << make([&](std::int64_t k) {
+            return Value(static_cast<long long>(k == 2'000 ? u32max + 1 : k % 3));
+        }) << 10.0 << 10.05;
+        // Six tasks: their ends take 4 words, their ints 6; the block form would take 11.
+        QTest::newRow("six ints: a word each, fewer than the block form's")
+            << Value::List{0, 1 << 30, 5, 1 << 29, 7, 3} << 6.6 << 6.7;
+    }
+    void blockResultSizes()
+    {
+        QFETCH(Value::List, results);
+        QFETCH(double, lowest);
+        QFETCH(double, highest);
+        std::vector<std::int64_t> ends;
+        for (std::size_t k = 0; k < results.size(); ++k)
+            ends.push_back(1'000 + 9 * std::int64_t(k + 1));
+        EventLog log;
+        EventLog::TaskSpan span;
+        span.firstStartNs = 1'000;
+        span.endNs = ends;
+        span.results = results;
+        EventLog::Batch(log).add(span);
+        const double perTask = double(log.storageBytes() - 88) / double(results.size());
+        QVERIFY2(perTask > lowest && perTask <= highest, qPrintable(QString::number(perTask)));
+        for (std::size_t k = 0; k < results.size(); ++k)
+            QCOMPARE(log.at(2 * k + 1).value, results[k]);
     }
 
     // Int results (an int kernel's) given as ints read back exactly as the same results given
