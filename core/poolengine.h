@@ -315,14 +315,15 @@ private:
     // are: the kernel copies a read with `rep movsb`, which AMD's Zen cores run several times
     // slower when the destination is a few bytes past the source modulo 4 KiB, as it was at
     // malloc's 16-byte offset into a fresh mapping (40% of a map of 100,000 squares).
-    struct PageFree
+    // A pool's buffer goes on to the next pool of the process (see takeReadBuffer).
+    struct ReadBufferRelease
     {
-        void operator()(std::uint8_t* p) const { ::operator delete[](p, kPageAlign); }
+        void operator()(std::uint8_t* p) const { releaseReadBuffer(p); }
     };
-    static constexpr std::align_val_t kPageAlign{4096};
     static constexpr std::size_t kReadBufferBytes = std::size_t(1) << 20;
-    std::unique_ptr<std::uint8_t[], PageFree> m_readBuffer{
-        static_cast<std::uint8_t*>(::operator new[](kReadBufferBytes, kPageAlign))};
+    static std::uint8_t* takeReadBuffer();
+    static void releaseReadBuffer(std::uint8_t* buffer);
+    std::unique_ptr<std::uint8_t[], ReadBufferRelease> m_readBuffer{takeReadBuffer()};
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
 

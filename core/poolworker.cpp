@@ -423,15 +423,18 @@ void keepFreedMemory()
 
 int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fds)
 {
-    if (fds.size() < 3) {
-        std::fprintf(stderr, "pool worker: expected 3 descriptors, got %zu\n", fds.size());
-        return 2;
-    }
     try {
         // Writes to a parent that is gone must fail with EPIPE, not kill the worker silently.
         std::signal(SIGPIPE, SIG_IGN);
         keepFreedMemory();
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
+        // The lifeline and the result pipe; and the queue's memfd, unless inherited.
+        const std::size_t expected = config.inheritedQueue ? 2 : 3;
+        if (fds.size() < expected) {
+            std::fprintf(stderr, "pool worker: expected %zu descriptors, got %zu\n", expected,
+                         fds.size());
+            return 2;
+        }
         TaskQueue queue = config.inheritedQueue
                               ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
                               : TaskQueue::attach(fds[2]);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 namespace poolscope {
@@ -96,21 +97,82 @@ std::array<std::uint8_t, 4> lengthHeader(std::size_t size)
     throw std::runtime_error("task queue: " + what + ": " + std::strerror(errno));
 }
 
+// The mapping of the last createInherited() queue destroyed, kept for the next one: each
+// pool's own cost it an mmap, the page faults of its first use, a munmap and the TLB shootdown
+// that sends to the other CPUs (about 20-40 us of a Pool(2) with fork, start to join, ~680 us
+// on this project's 2-CPU VM). The queue's workers are gone by then (a pool's queue outlives
+// them), so nothing else uses the memory. Except fork children made since, which inherit it
+// shared: the owner's pid says whose it is, and a child never uses its parent's (the record
+// itself is private memory, each process its own copy).
+struct SpareMapping
+{
+    void* memory = nullptr;
+    std::size_t bytes = 0;
+    pid_t owner = 0;
+};
+std::atomic<SpareMapping*> g_spareMapping{nullptr};
+
+void* takeSpareMapping(std::size_t bytes)
+{
+    SpareMapping* spare = g_spareMapping.exchange(nullptr);
+    if (!spare)
+        return nullptr;
+    void* memory = nullptr;
+    if (spare->owner == ::getpid()) {
+        if (spare->bytes == bytes)
+            memory = spare->memory;
+        else
+            ::munmap(spare->memory, spare->bytes);
+    } // else: a parent's, shared with it: this process leaves it alone
+    delete spare;
+    return memory;
+}
+
+void keepSpareMapping(void* memory, std::size_t bytes)
+{
+    auto* spare = new (std::nothrow) SpareMapping{memory, bytes, ::getpid()};
+    if (!spare) {
+        ::munmap(memory, bytes);
+        return;
+    }
+    if (SpareMapping* old = g_spareMapping.exchange(spare)) { // two queues ended: one is kept
+        if (old->owner == ::getpid())
+            ::munmap(old->memory, old->bytes);
+        delete old;
+    }
+}
+
 } // namespace
 
-TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd, bool ownsMapping)
+TaskQueue::TaskQueue(Control* control, std::size_t mappedBytes, int fd, Mapping mapping)
     : m_control(control), m_data(reinterpret_cast<std::uint8_t*>(control) + kControlBytes +
                                  slotAreaBytes(control->slotCount)),
-      m_mappedBytes(mappedBytes), m_fd(fd), m_ownsMapping(ownsMapping)
+      m_mappedBytes(mappedBytes), m_fd(fd), m_mapping(mapping)
 {}
 
-TaskQueue TaskQueue::create(std::size_t capacity, std::size_t slots)
+void TaskQueue::checkSize(std::size_t capacity, std::size_t slots)
 {
     static_assert(sizeof(Control) <= kControlBytes);
     if (capacity < 64)
         throw std::invalid_argument("task queue: capacity too small");
     if (slots > (std::size_t(1) << 20))
         throw std::invalid_argument("task queue: too many worker slots");
+}
+
+TaskQueue::Control* TaskQueue::construct(void* memory, std::size_t capacity, std::size_t slots)
+{
+    auto* control = new (memory) Control();
+    control->capacity = capacity;
+    control->slotCount = slots;
+    for (std::size_t i = 0; i < slots; ++i)
+        new (static_cast<std::uint8_t*>(memory) + kControlBytes + i * kSlotStride) WorkerSlot();
+    control->magic = kMagic;
+    return control;
+}
+
+TaskQueue TaskQueue::create(std::size_t capacity, std::size_t slots)
+{
+    checkSize(capacity, slots);
     const int fd = ::memfd_create("poolscope-tasks", MFD_CLOEXEC);
     if (fd < 0)
         sysFail("memfd_create");
@@ -128,15 +190,22 @@ TaskQueue TaskQueue::create(std::size_t capacity, std::size_t slots)
         errno = err;
         sysFail("mmap");
     }
-    // Fork children inherit the mapping (a shared mapping: fork() copies no page tables for
-    // it), and a pool's fork workers use it as it is (inherited()).
-    auto* control = new (p) Control();
-    control->capacity = capacity;
-    control->slotCount = slots;
-    for (std::size_t i = 0; i < slots; ++i)
-        new (static_cast<std::uint8_t*>(p) + kControlBytes + i * kSlotStride) WorkerSlot();
-    control->magic = kMagic;
-    return TaskQueue(control, bytes, fd);
+    return TaskQueue(construct(p, capacity, slots), bytes, fd, Mapping::Unmap);
+}
+
+TaskQueue TaskQueue::createInherited(std::size_t capacity, std::size_t slots)
+{
+    checkSize(capacity, slots);
+    const std::size_t bytes = mappingBytes(slots, capacity);
+    void* p = takeSpareMapping(bytes);
+    if (!p) {
+        // Fork children inherit the mapping (a shared mapping: fork() copies no page tables
+        // for it), and a pool's fork workers use it as it is (inherited()).
+        p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            sysFail("mmap");
+    }
+    return TaskQueue(construct(p, capacity, slots), bytes, -1, Mapping::KeepSpare);
 }
 
 TaskQueue TaskQueue::attach(int fd)
@@ -156,7 +225,7 @@ TaskQueue TaskQueue::attach(int fd)
         ::munmap(p, bytes);
         throw std::runtime_error("task queue: the shared memory is not a task queue");
     }
-    return TaskQueue(control, bytes, -1);
+    return TaskQueue(control, bytes, -1, Mapping::Unmap);
 }
 
 TaskQueue TaskQueue::inherited(void* mapping)
@@ -164,7 +233,8 @@ TaskQueue TaskQueue::inherited(void* mapping)
     auto* control = static_cast<Control*>(mapping);
     if (!control || control->magic != kMagic)
         throw std::runtime_error("task queue: no task queue at the inherited address");
-    return TaskQueue(control, mappingBytes(control->slotCount, control->capacity), -1, false);
+    return TaskQueue(control, mappingBytes(control->slotCount, control->capacity), -1,
+                     Mapping::Inherited);
 }
 
 std::size_t TaskQueue::slotCount() const
@@ -182,7 +252,7 @@ WorkerSlot* TaskQueue::slot(std::size_t index) const
 
 TaskQueue::TaskQueue(TaskQueue&& other) noexcept
     : m_control(other.m_control), m_data(other.m_data), m_mappedBytes(other.m_mappedBytes),
-      m_fd(other.m_fd), m_ownsMapping(other.m_ownsMapping)
+      m_fd(other.m_fd), m_mapping(other.m_mapping)
 {
     other.m_control = nullptr;
     other.m_data = nullptr;
@@ -201,8 +271,10 @@ TaskQueue& TaskQueue::operator=(TaskQueue&& other) noexcept
 
 TaskQueue::~TaskQueue()
 {
-    if (m_control && m_ownsMapping)
+    if (m_control && m_mapping == Mapping::Unmap)
         ::munmap(m_control, m_mappedBytes);
+    else if (m_control && m_mapping == Mapping::KeepSpare)
+        keepSpareMapping(m_control, m_mappedBytes);
     if (m_fd >= 0)
         ::close(m_fd);
 }

@@ -12,11 +12,12 @@
 namespace poolscope {
 
 // A pool's shared task queue: one byte stream in shared memory (a memfd that the parent and
-// every worker map), written by the parent, read by the workers one whole message at a time
-// under a lock word that lives in the same memory. This is CPython's inqueue (a pipe that
-// workers read under a lock), so the first idle worker takes the next message, in FIFO order.
-// Unlike a pipe or a socket, a message costs no system call while both sides are busy: a side
-// calls futex() only to sleep when it must wait, or to wake a side that sleeps.
+// every worker map; for fork workers only, a mapping they inherit), written by the parent, read by
+// the workers one whole message at a time under a lock word that lives in the same memory. This is
+// CPython's inqueue (a pipe that workers read under a lock), so the first idle worker takes the
+// next message, in FIFO order. Unlike a pipe or a socket, a message costs no system call while both
+// sides are busy: a side calls futex() only to sleep when it must wait, or to wake a side that
+// sleeps.
 //
 // Messages of any size pass: one larger than the free space is streamed, the reader holding
 // the lock while it arrives. A reader that dies while it holds the lock is cleaned up by the
@@ -36,6 +37,12 @@ public:
     // WorkerSlot::Starting). Throws std::runtime_error (std::invalid_argument for a capacity
     // under 64 bytes or more than 2^20 slots).
     static TaskQueue create(std::size_t capacity = kDefaultCapacity, std::size_t slots = 0);
+    // The parent's queue for fork children only: a shared anonymous mapping and no descriptor
+    // (fd() is -1), which the children inherit (inherited()). When such a queue is destroyed,
+    // its process keeps the mapping for its next one of the same size, made anew in it: a pool
+    // then maps and unmaps nothing. Throws as create() does.
+    static TaskQueue createInherited(std::size_t capacity = kDefaultCapacity,
+                                     std::size_t slots = 0);
     // A worker's view of the parent's queue. Does not own fd. Throws std::runtime_error.
     static TaskQueue attach(int fd);
     // A fork child's view of the queue its parent had mapped at `mapping` (mapping()): the
@@ -51,7 +58,7 @@ public:
     ~TaskQueue();
 
     bool isValid() const { return m_control != nullptr; }
-    int fd() const { return m_fd; } // -1 when attached
+    int fd() const { return m_fd; } // -1 when attached, inherited or createInherited()
     void* mapping() const { return m_control; }
     std::size_t capacity() const;
     std::size_t slotCount() const;
@@ -84,7 +91,17 @@ public:
 
 private:
     struct Control;
-    TaskQueue(Control* control, std::size_t mappedBytes, int fd, bool ownsMapping = true);
+    // What the destructor does with the mapping.
+    enum class Mapping
+    {
+        Unmap,     // create(), attach()
+        KeepSpare, // createInherited(): kept for the next one
+        Inherited, // inherited(): left to the process's exit
+    };
+    TaskQueue(Control* control, std::size_t mappedBytes, int fd, Mapping mapping);
+    static void checkSize(std::size_t capacity, std::size_t slots);
+    // Makes a new queue (control block and slots) in `bytes` of mapped memory.
+    static Control* construct(void* memory, std::size_t capacity, std::size_t slots);
 
     bool lock(std::uint32_t id, const std::function<bool()>& alive);
     void unlock();
@@ -100,7 +117,7 @@ private:
     std::uint8_t* m_data = nullptr;
     std::size_t m_mappedBytes = 0;
     int m_fd = -1;
-    bool m_ownsMapping = true;
+    Mapping m_mapping = Mapping::Unmap;
 };
 
 } // namespace poolscope

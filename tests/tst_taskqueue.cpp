@@ -324,6 +324,72 @@ private slots:
         QCOMPARE(out, message(2));
     }
 
+    // A fork pool's queue: no descriptor; its mapping goes on to the next such queue of the
+    // same size, which starts empty with fresh slots whatever the last one left there.
+    void inheritedQueueKeepsItsMappingForTheNext()
+    {
+        void* first = nullptr;
+        {
+            TaskQueue q = TaskQueue::createInherited(4096, 3);
+            QCOMPARE(q.fd(), -1);
+            QCOMPARE(q.capacity(), std::size_t(4096));
+            first = q.mapping();
+            QVERIFY(q.tryPush(message(1)));
+            QVERIFY(q.tryPush(message(2)));
+            Bytes out;
+            QVERIFY(q.pop(1, out, kAlive)); // message 2 stays unread
+            q.slot(2)->state.store(WorkerSlot::Running);
+            q.slot(2)->task.store(77);
+        }
+        {
+            TaskQueue q = TaskQueue::createInherited(4096, 3);
+            QCOMPARE(q.mapping(), first);
+            QCOMPARE(q.pendingBytes(), std::size_t(0));
+            for (std::size_t i = 0; i < 3; ++i) {
+                QCOMPARE(q.slot(i)->state.load(), std::int32_t(WorkerSlot::Starting));
+                QCOMPARE(q.slot(i)->task.load(), std::int64_t(-1));
+            }
+            QVERIFY(q.tryPush(message(9)));
+            Bytes out;
+            QVERIFY(q.pop(1, out, kAlive));
+            QCOMPARE(out, message(9));
+        }
+        // Another size: a mapping of its own (the kept one does not fit).
+        TaskQueue big = TaskQueue::createInherited(8192, 70);
+        QCOMPARE(big.capacity(), std::size_t(8192));
+        QCOMPARE(big.slotCount(), std::size_t(70));
+        QCOMPARE(big.slot(69)->state.load(), std::int32_t(WorkerSlot::Starting));
+        QVERIFY(big.tryPush(Bytes(6000, 5)));
+        Bytes out;
+        QVERIFY(big.pop(1, out, kAlive));
+        QCOMPARE(out, Bytes(6000, 5));
+    }
+
+    // The kept mapping is shared with fork children made since: a child's own queue must never
+    // be its parent's kept one, or two pools would share one stream.
+    void forkChildNeverTakesItsParentsKeptMapping()
+    {
+        void* kept = nullptr;
+        {
+            TaskQueue q = TaskQueue::createInherited(4096, 2);
+            kept = q.mapping();
+        }
+        const pid_t pid = ::fork();
+        QVERIFY(pid >= 0);
+        if (pid == 0) {
+            TaskQueue mine = TaskQueue::createInherited(4096, 2);
+            const bool own = mine.mapping() != kept && mine.tryPush(message(3));
+            ::_exit(own ? 0 : 3);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(pid, &status, 0), pid);
+        QVERIFY(WIFEXITED(status));
+        QCOMPARE(WEXITSTATUS(status), 0);
+        TaskQueue q = TaskQueue::createInherited(4096, 2);
+        QCOMPARE(q.mapping(), kept); // still this process's own
+        QCOMPARE(q.pendingBytes(), std::size_t(0));
+    }
+
 private:
     Hygiene m_hygiene;
 };
