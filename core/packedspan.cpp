@@ -200,11 +200,21 @@ std::uint8_t putColumn(PackedSpan::Words& words, std::size_t n, const PackedSpan
                        const Bits& bits, std::uint8_t wideFlag, std::uint8_t blockFlag)
 {
     const auto k = column.kind;
-    if (blockFlag && (k == Value::Kind::Int || k == Value::Kind::Bool || k == Value::Kind::None) &&
-        putBlocks(words, n, bits, column.wide ? 2 * n : n))
+    const bool blockable =
+        blockFlag && (k == Value::Kind::Int || k == Value::Kind::Bool || k == Value::Kind::None);
+    // Blocks that take fewer words than narrow plain values do take fewer than any plain form.
+    if (blockable && putBlocks(words, n, bits, column.wide && !column.wideUnknown ? 2 * n : n))
         return blockFlag;
-    putPlain(words, n, column.wide, bits);
-    return column.wide ? wideFlag : 0;
+    bool wide = column.wide;
+    if (column.wideUnknown) {
+        PackedSpan::Column described;
+        describeInts(described, n, bits);
+        wide = described.wide;
+        if (blockable && wide && putBlocks(words, n, bits, 2 * n))
+            return blockFlag;
+    }
+    putPlain(words, n, wide, bits);
+    return wide ? wideFlag : 0;
 }
 
 // A uniform column of Values as words, read without a check of each value's kind.
@@ -268,11 +278,11 @@ PackedSpan::Column PackedSpan::classifyInputs(std::span<const Value> values)
     return classify(values);
 }
 
-PackedSpan::Column PackedSpan::classifyInts(std::span<const std::int64_t> values)
+PackedSpan::Column PackedSpan::classifyInts(std::span<const std::int64_t>)
 {
     Column c;
     c.kind = Value::Kind::Int;
-    describeInts(c, values.size(), [&](std::size_t k) { return values[k]; });
+    c.wideUnknown = true;
     return c;
 }
 

@@ -43,13 +43,14 @@ public:
     static constexpr std::size_t kBlockHeader = 4;     // kBlockResults: base (2 words), form, where
     static constexpr std::uint32_t kQuadratic = 0x100; // in a block's form, else its width
 
-    // What a column holds: one kind throughout or not, whether a value needs two words, and
-    // for ints whether they are an arithmetic run (first, first + step, ...; more than 4 of
-    // them).
+    // What a column holds: one kind throughout or not, whether a value needs two words (or
+    // that this is left to be found when the column is written: wideUnknown), and for ints
+    // whether they are an arithmetic run (first, first + step, ...; more than 4 of them).
     struct Column
     {
         bool uniform = true;
         bool wide = false;
+        bool wideUnknown = false;
         Value::Kind kind = Value::Kind::None;
         bool run = false;
         std::int64_t first = 0;
@@ -59,6 +60,9 @@ public:
     // As classify, except that of a run it finds out only that (wide stays unset):
     // for inputs, where a run is all append() needs to know.
     static Column classifyInputs(std::span<const Value> values);
+    // A span's int results (an int kernel's): ints, and no look at them here. Whether one
+    // needs two words is found only if they are not kept in blocks (which need no such look):
+    // a pass over every result less for the squares of a range.
     static Column classifyInts(std::span<const std::int64_t> values);
     // Whether the ends can be packed at all (each at or after start, within 2^32 ns of it), and
     // whether as u16s (each within 65,535 ns after its block's first).

@@ -33,6 +33,15 @@ template <class ReadNew> void readWhileWriting(std::vector<std::thread>& writers
     readNew();
 }
 
+// n tasks one after another from 1,000 ns, 9 ns each: their end times, for span.endNs.
+std::vector<std::int64_t> endsEvery9ns(std::size_t n)
+{
+    std::vector<std::int64_t> ends;
+    for (std::size_t k = 0; k < n; ++k)
+        ends.push_back(1'000 + 9 * std::int64_t(k + 1));
+    return ends;
+}
+
 } // namespace
 
 class TestEventLog : public QObject
@@ -996,9 +1005,7 @@ private slots:
         QFETCH(Value::List, results);
         QFETCH(double, lowest);
         QFETCH(double, highest);
-        std::vector<std::int64_t> ends;
-        for (std::size_t k = 0; k < results.size(); ++k)
-            ends.push_back(1'000 + 9 * std::int64_t(k + 1));
+        const std::vector<std::int64_t> ends = endsEvery9ns(results.size());
         EventLog log;
         EventLog::TaskSpan span;
         span.firstStartNs = 1'000;
@@ -1045,6 +1052,57 @@ private slots:
             span.results = asValues;
             QVERIFY_THROWS_EXCEPTION(std::invalid_argument, EventLog::Batch(byInt).add(span));
         }
+    }
+
+    // A span's int results are kept exactly as the same results given as Values are, the
+    // same words and all (the int path finds out whether they need two words each only when
+    // it must: when they are not kept in blocks), and read back the same.
+    void intResultsPackAsValuesDo_data()
+    {
+        QTest::addColumn<std::vector<std::int64_t>>("ints");
+        const auto make = [](std::size_t n, auto f) {
+            std::vector<std::int64_t> v(n);
+            for (std::size_t k = 0; k < n; ++k)
+                v[k] = f(std::int64_t(k));
+            return v;
+        };
+        const std::int64_t u32max = std::numeric_limits<std::uint32_t>::max();
+        QTest::newRow("squares of a range: curves")
+            << make(700, [](std::int64_t k) { return k * k; });
+        QTest::newRow("narrow, 11 bits each")
+            << make(700, [](std::int64_t k) { return (k * 1237) % 2048 - 1000; });
+        QTest::newRow("wide, 32 bits each in blocks") << make(
+            700, [&](std::int64_t k) { return (std::int64_t(1) << 40) + (k % 2) * u32max; });
+        QTest::newRow("wide, plain (2^33 apart)")
+            << make(700, [](std::int64_t k) { return (k % 2) * (std::int64_t(1) << 33) + k; });
+        QTest::newRow("narrow, plain (2^32 - 1 apart)") << make(700, [&](std::int64_t k) {
+            return (k % 2) ? std::int64_t(std::numeric_limits<std::int32_t>::max())
+                           : std::int64_t(std::numeric_limits<std::int32_t>::min()) + k;
+        });
+        QTest::newRow("five wide") << std::vector<std::int64_t>{1, -5, std::int64_t(1) << 40, 7, 9};
+    }
+
+    void intResultsPackAsValuesDo()
+    {
+        QFETCH(std::vector<std::int64_t>, ints);
+        Value::List asValues;
+        for (const std::int64_t x : ints)
+            asValues.emplace_back(static_cast<long long>(x));
+        const std::vector<std::int64_t> ends = endsEvery9ns(ints.size());
+        EventLog byValue;
+        EventLog byInt;
+        EventLog::TaskSpan span;
+        span.firstStartNs = 1'000;
+        span.endNs = ends;
+        span.results = asValues;
+        EventLog::Batch(byValue).add(span);
+        span.results = {};
+        span.intResults = ints;
+        EventLog::Batch(byInt).add(span);
+        QCOMPARE(byInt.storageBytes(), byValue.storageBytes());
+        QCOMPARE(byInt.size(), 2 * ints.size());
+        for (std::size_t k = 0; k < ints.size(); ++k)
+            QCOMPARE(byInt.at(2 * k + 1).value, asValues[k]);
     }
 
     // The tasks of a span that were timed in a group say so in their TaskFinished (a = the
