@@ -639,9 +639,11 @@ std::size_t PoolEngine::sendAvailable(std::span<Pending> pending)
     std::vector<Submitted> submitted;
     submitted.reserve(pending.size());
     std::size_t sent = 0;
+    std::int64_t t = 0;
     for (const Pending& p : pending) {
         // Before the push: a worker may take it at once.
-        const std::int64_t t = m_log ? monotonicNs() : 0;
+        if (m_log && sent % kPushesPerClockReading == 0)
+            t = monotonicNs();
         if (!m_queue.tryPush(p.message.bytes, false))
             break;
         addSubmitted(submitted, p, t);
@@ -663,8 +665,11 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
     std::vector<Submitted> submitted;
     submitted.reserve(batch.size());
     std::size_t unnotified = 0;
+    std::int64_t t = 0;
+    std::size_t sinceReading = 0;
     for (const Pending& p : batch) {
-        const std::int64_t t = m_log ? monotonicNs() : 0;
+        if (m_log && sinceReading++ % kPushesPerClockReading == 0)
+            t = monotonicNs();
         if (m_queue.tryPush(p.message.bytes, false)) {
             ++unnotified;
         } else {
@@ -673,6 +678,7 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
             flushSubmitted(submitted);
             if (!m_queue.push(p.message.bytes, terminated))
                 return false;
+            sinceReading = 0; // it waited: the next chunk reads the clock again
         }
         addSubmitted(submitted, p, t);
     }

@@ -321,6 +321,12 @@ private:
         void operator()(std::uint8_t* p) const { releaseReadBuffer(p); }
     };
     static constexpr std::size_t kReadBufferBytes = std::size_t(1) << 20;
+    // A chunk's submit time is read before its push, once for this many pushes in a row (a
+    // push takes tens of ns, a clock reading 28 on this project's VM): a time at most about a
+    // microsecond early, never after the push (a worker may take the chunk at once). A reading
+    // per chunk was 0.28 ms of the 8-11 ms of the parent's CPU in a map of 10,000 tasks with
+    // chunksize 1.
+    static constexpr std::size_t kPushesPerClockReading = 16;
     static std::uint8_t* takeReadBuffer();
     static void releaseReadBuffer(std::uint8_t* buffer);
     std::unique_ptr<std::uint8_t[], ReadBufferRelease> m_readBuffer{takeReadBuffer()};

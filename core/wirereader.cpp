@@ -68,6 +68,47 @@ std::size_t WireReader::arrayHeader()
 
 std::int64_t WireReader::integer()
 {
+    // The int forms read here, without a Value made of each: a report's clock readings are
+    // uint64s, and recording made every report of a map with chunksize 1 decode several.
+    if (m_p != m_end) {
+        const std::uint8_t b = *m_p;
+        if (b <= 0x7f || b >= 0xe0) { // positive or negative fixint
+            ++m_p;
+            return b <= 0x7f ? std::int64_t(b) : std::int64_t(std::int8_t(b));
+        }
+        switch (b) {
+        case 0xcc:
+            ++m_p;
+            return std::int64_t(u8());
+        case 0xcd:
+            ++m_p;
+            return std::int64_t(be<std::uint16_t>());
+        case 0xce:
+            ++m_p;
+            return std::int64_t(be<std::uint32_t>());
+        case 0xd0:
+            ++m_p;
+            return std::int64_t(std::int8_t(u8()));
+        case 0xd1:
+            ++m_p;
+            return std::int64_t(std::int16_t(be<std::uint16_t>()));
+        case 0xd2:
+            ++m_p;
+            return std::int64_t(std::int32_t(be<std::uint32_t>()));
+        case 0xcf: {
+            ++m_p;
+            const std::uint64_t u = be<std::uint64_t>();
+            if (u > std::uint64_t(INT64_MAX))
+                fail("malformed value: integer out of range");
+            return std::int64_t(u);
+        }
+        case 0xd3:
+            ++m_p;
+            return std::int64_t(be<std::uint64_t>());
+        default:
+            break; // not an int: as any value (which fails)
+        }
+    }
     const Value v = value(1);
     if (!v.isInt())
         fail("malformed message: an integer expected");

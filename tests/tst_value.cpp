@@ -6,6 +6,7 @@
 #include "valuetestutil.h"
 #include "valuewriter.h"
 #include "wire.h"
+#include "wirereader.h"
 
 #include <QTest>
 #include <algorithm>
@@ -595,6 +596,59 @@ private slots:
         } catch (const WireError& e) {
             const QString what = QString::fromUtf8(e.what());
             QVERIFY2(what.startsWith("malformed") && what.contains(message), e.what());
+        }
+    }
+
+    // WireReader::integer reads each MessagePack int form itself (a report's fields), as
+    // value() does: the same numbers, and the same errors for an int out of range, a
+    // truncated one, or something else.
+    void integerForms_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<qint64>("expected");
+        QTest::addColumn<QString>("message"); // empty: no error
+        const auto ok = [](const char* name, const char* bytes, qint64 v) {
+            QTest::newRow(name) << QByteArray(bytes) << v << QString();
+        };
+        const auto bad = [](const char* name, const char* bytes, const char* message) {
+            QTest::newRow(name) << QByteArray(bytes) << qint64(0) << QString(message);
+        };
+        ok("positive fixint", "7f", 127);
+        ok("negative fixint", "e0", -32);
+        ok("uint8", "cc ff", 255);
+        ok("uint16", "cd ff fe", 65534);
+        ok("uint32", "ce ff ff ff fd", 4294967293);
+        ok("uint64", "cf 17 e2 a9 0c 3a 1b 5d 00", 0x17e2a90c3a1b5d00);
+        ok("uint64 INT64_MAX", "cf 7f ff ff ff ff ff ff ff", std::numeric_limits<qint64>::max());
+        ok("int8", "d0 80", -128);
+        ok("int16", "d1 80 00", -32768);
+        ok("int32", "d2 80 00 00 00", std::numeric_limits<std::int32_t>::min());
+        ok("int64", "d3 80 00 00 00 00 00 00 00", std::numeric_limits<qint64>::min());
+        bad("uint64 above INT64_MAX", "cf 80 00 00 00 00 00 00 00", "integer out of range");
+        bad("truncated uint64", "cf 00 01", "truncated");
+        bad("truncated int32", "d2 ff", "truncated");
+        bad("truncated uint8", "cc", "truncated");
+        bad("empty", "", "truncated");
+        bad("a float", "cb 40 00 00 00 00 00 00 00", "an integer expected");
+        bad("a bool", "c3", "an integer expected");
+        bad("nil", "c0", "an integer expected");
+    }
+    void integerForms()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(qint64, expected);
+        QFETCH(QString, message);
+        const Bytes in = hex(bytes.constData());
+        WireReader reader(in);
+        try {
+            const std::int64_t v = reader.integer();
+            QVERIFY2(message.isEmpty(), qPrintable("read " + QString::number(v)));
+            QCOMPARE(v, expected);
+            QVERIFY(reader.atEnd());
+        } catch (const WireError& e) {
+            const QString what = QString::fromUtf8(e.what());
+            QVERIFY2(!message.isEmpty() && what.startsWith("malformed") && what.contains(message),
+                     e.what());
         }
     }
 
