@@ -86,16 +86,19 @@ bool fitsInt32(std::uint64_t v)
 // settle it) the least and greatest value. A block on a curve that is not a constant and holds
 // more than 64 values takes the curve: its offsets would need a bit a value at least, more than
 // the curve's 2 words. One pass doing both took 2.7 times as long on the squares of a range.
-template <class Bits> BlockForm blockForm(const Bits& bits, std::size_t from, std::size_t count)
+// Bools and Nones skip the curve (tryCurve false): with values 0 and 1 only, a block of more than
+// 64 is on one only when it is a constant, which its offsets keep in no word at all.
+template <class Bits>
+BlockForm blockForm(const Bits& bits, std::size_t from, std::size_t count, bool tryCurve)
 {
     const auto v0 = std::uint64_t(bits(from));
     const std::uint64_t d0 = count > 1 ? std::uint64_t(bits(from + 1)) - v0 : 0;
     const std::uint64_t dd = count > 2 ? std::uint64_t(bits(from + 2)) - 2 * d0 - v0 : 0;
     // Each value read twice rather than the previous one carried over: GCC vectorizes this
     // form (2x faster), not the other.
-    std::uint64_t offCurve = 0; // some difference not d0 + (k - 1) dd
+    std::uint64_t offCurve = tryCurve ? 0 : 1; // some difference not d0 + (k - 1) dd
     std::uint64_t expected = d0;
-    for (std::size_t k = 1; k < count; ++k) {
+    for (std::size_t k = 1; tryCurve && k < count; ++k) {
         offCurve |= (std::uint64_t(bits(from + k)) - std::uint64_t(bits(from + k - 1))) ^ expected;
         expected += dd;
     }
@@ -136,7 +139,8 @@ template <class Bits> BlockForm blockForm(const Bits& bits, std::size_t from, st
 // of words after the headers, then each block's words (d0 and dd; or the offsets, k's at bit
 // k * width). Returns false, with nothing written, otherwise.
 template <class Bits>
-bool putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits, std::size_t plainWords)
+bool putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits, std::size_t plainWords,
+               bool tryCurve)
 {
     constexpr std::size_t kBlock = PackedSpan::kBlock;
     const std::size_t blocks = blocksOf(n);
@@ -147,7 +151,7 @@ bool putBlocks(PackedSpan::Words& words, std::size_t n, const Bits& bits, std::s
     std::size_t payload = 0;
     for (std::size_t b = 0; b < blocks; ++b) {
         const std::size_t count = std::min(n - b * kBlock, kBlock);
-        forms.push_back(blockForm(bits, b * kBlock, count));
+        forms.push_back(blockForm(bits, b * kBlock, count, tryCurve));
         if (!forms.back().fits)
             return false;
         payload += forms.back().payloadWords(count);
@@ -202,14 +206,16 @@ std::uint8_t putColumn(PackedSpan::Words& words, std::size_t n, const PackedSpan
     const bool blockable =
         blockFlag && (k == Value::Kind::Int || k == Value::Kind::Bool || k == Value::Kind::None);
     // Blocks that take fewer words than narrow plain values do take fewer than any plain form.
-    if (blockable && putBlocks(words, n, bits, column.wide && !column.wideUnknown ? 2 * n : n))
+    const bool tryCurve = k == Value::Kind::Int;
+    if (blockable &&
+        putBlocks(words, n, bits, column.wide && !column.wideUnknown ? 2 * n : n, tryCurve))
         return blockFlag;
     bool wide = column.wide;
     if (column.wideUnknown) {
         PackedSpan::Column described;
         describeInts(described, n, bits);
         wide = described.wide;
-        if (blockable && wide && putBlocks(words, n, bits, 2 * n))
+        if (blockable && wide && putBlocks(words, n, bits, 2 * n, tryCurve))
             return blockFlag;
     }
     putPlain(words, n, wide, bits);
