@@ -900,9 +900,28 @@ void PoolEngine::publishWorkers()
 void PoolEngine::readWorker(Worker& w, bool& eof)
 {
     // The buffer is the engine's, not the stack's: a caller's thread reads here too (assist),
-    // and its stack may be small.
+    // and its stack may be small. Frames are parsed where they are: from the read buffer when
+    // nothing was left over from the previous read (the common case), else from the inbox.
+    // The rest of a frame that an earlier read began is read straight into the inbox, up to
+    // that frame's end: a third of a map's large reports arrive in two reads (the worker
+    // still writing), and reading into the buffer first copied their rest twice.
     std::uint8_t* buf = m_readBuffer.get();
-    const ssize_t n = ::read(w.resultFd, buf, kReadBufferBytes);
+    std::size_t want = kReadBufferBytes;
+    const std::size_t had = w.inbox.size();
+    bool intoInbox = false;
+    if (had >= 4) {
+        const std::uint8_t* h = w.inbox.data();
+        const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
+        if (std::size_t(len) + 4 > had) {
+            want = std::min(std::size_t(len) + 4 - had, kReadBufferBytes);
+            w.inbox.resize(had + want); // not zeroed (DefaultInitAllocator)
+            buf = w.inbox.data() + had;
+            intoInbox = true;
+        }
+    }
+    const ssize_t n = ::read(w.resultFd, buf, want);
+    if (intoInbox)
+        w.inbox.resize(had + std::size_t(std::max<ssize_t>(n, 0)));
     if (n < 0) {
         if (errno == EINTR || errno == EAGAIN)
             return;
@@ -915,10 +934,10 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
     }
     // Every report in these bytes arrived now: one clock reading for all of them.
     const std::int64_t receivedNs = m_log ? monotonicNs() : 0;
-    // Frames are parsed where they are: from the read buffer when nothing was left over from
-    // the previous read (the common case), else from the inbox the new bytes join.
     std::span<const std::uint8_t> bytes(buf, std::size_t(n));
-    if (!w.inbox.empty()) {
+    if (intoInbox) {
+        bytes = w.inbox;
+    } else if (!w.inbox.empty()) {
         w.inbox.insert(w.inbox.end(), buf, buf + n);
         bytes = w.inbox;
     }
