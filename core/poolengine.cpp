@@ -5,6 +5,7 @@
 #include "poolworker.h"
 #include "taskclock.h"
 #include "taskregistry.h"
+#include "wire.h"
 
 #include <algorithm>
 #include <atomic>
@@ -910,8 +911,7 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
     const std::size_t had = w.inbox.size();
     bool intoInbox = false;
     if (had >= 4) {
-        const std::uint8_t* h = w.inbox.data();
-        const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
+        const std::uint32_t len = frameLength(w.inbox.data());
         if (std::size_t(len) + 4 > had) {
             want = std::min(std::size_t(len) + 4 - had, kReadBufferBytes);
             w.inbox.resize(had + want); // not zeroed (DefaultInitAllocator)
@@ -944,7 +944,7 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
     std::size_t pos = 0;
     while (bytes.size() - pos >= 4) {
         const std::uint8_t* h = bytes.data() + pos;
-        const std::uint32_t len = h[0] | (h[1] << 8) | (h[2] << 16) | (std::uint32_t(h[3]) << 24);
+        const std::uint32_t len = frameLength(h);
         if (bytes.size() - pos - 4 < len)
             break;
         try {

@@ -100,7 +100,7 @@ private:
     };
     TaskQueue(Control* control, std::size_t mappedBytes, int fd, Mapping mapping);
     static void checkSize(std::size_t capacity, std::size_t slots);
-    // Makes a new queue (control block and slots) in `bytes` of mapped memory.
+    // Makes a new queue (control block and slots) at the start of mapped `memory`.
     static Control* construct(void* memory, std::size_t capacity, std::size_t slots);
 
     bool lock(std::uint32_t id, const std::function<bool()>& alive);

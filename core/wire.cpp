@@ -106,8 +106,7 @@ bool readFrame(int fd, Bytes& payload)
     std::uint8_t header[4];
     if (!readExact(fd, header, 4))
         return false;
-    const std::uint32_t n =
-        header[0] | (header[1] << 8) | (header[2] << 16) | (std::uint32_t(header[3]) << 24);
+    const std::uint32_t n = frameLength(header);
     if (n > kMaxFrameBytes)
         throw WireError("frame too large: " + std::to_string(n) + " bytes");
     payload.resize(n);

@@ -27,6 +27,11 @@ constexpr std::size_t kPackedIntsMin = 8;
 Bytes encodeValue(const Value& value);
 Value decodeValue(std::span<const std::uint8_t> bytes); // throws WireError
 
+// The payload length a frame's 4-byte header holds.
+inline std::uint32_t frameLength(const std::uint8_t* header)
+{
+    return header[0] | (header[1] << 8) | (header[2] << 16) | (std::uint32_t(header[3]) << 24);
+}
 // Appends one frame (length + payload) to `out`.
 void appendFrame(Bytes& out, std::span<const std::uint8_t> payload);
 // For a frame built in place: `frame` is 4 reserved bytes, then the payload; writes the

@@ -71,48 +71,55 @@ std::int64_t WireReader::integer()
     // The int forms read here, without a Value made of each: a report's clock readings are
     // uint64s, and recording made every report of a map with chunksize 1 decode several.
     if (m_p != m_end) {
-        const std::uint8_t b = *m_p;
-        if (b <= 0x7f || b >= 0xe0) { // positive or negative fixint
-            ++m_p;
-            return b <= 0x7f ? std::int64_t(b) : std::int64_t(std::int8_t(b));
-        }
-        switch (b) {
-        case 0xcc:
-            ++m_p;
-            return std::int64_t(u8());
-        case 0xcd:
-            ++m_p;
-            return std::int64_t(be<std::uint16_t>());
-        case 0xce:
-            ++m_p;
-            return std::int64_t(be<std::uint32_t>());
-        case 0xd0:
-            ++m_p;
-            return std::int64_t(std::int8_t(u8()));
-        case 0xd1:
-            ++m_p;
-            return std::int64_t(std::int16_t(be<std::uint16_t>()));
-        case 0xd2:
-            ++m_p;
-            return std::int64_t(std::int32_t(be<std::uint32_t>()));
-        case 0xcf: {
-            ++m_p;
-            const std::uint64_t u = be<std::uint64_t>();
-            if (u > std::uint64_t(INT64_MAX))
-                fail("malformed value: integer out of range");
-            return std::int64_t(u);
-        }
-        case 0xd3:
-            ++m_p;
-            return std::int64_t(be<std::uint64_t>());
-        default:
-            break; // not an int: as any value (which fails)
-        }
+        std::int64_t v = 0;
+        if (intBody(*m_p++, v))
+            return v;
+        --m_p; // not an int: fails as any value does
     }
-    const Value v = value(1);
-    if (!v.isInt())
+    const Value any = value(1);
+    if (!any.isInt())
         fail("malformed message: an integer expected");
-    return v.asInt();
+    return any.asInt();
+}
+
+bool WireReader::intBody(std::uint8_t b, std::int64_t& out)
+{
+    if (b <= 0x7f || b >= 0xe0) { // positive or negative fixint
+        out = b <= 0x7f ? std::int64_t(b) : std::int64_t(std::int8_t(b));
+        return true;
+    }
+    switch (b) {
+    case 0xcc:
+        out = std::int64_t(u8());
+        return true;
+    case 0xcd:
+        out = std::int64_t(be<std::uint16_t>());
+        return true;
+    case 0xce:
+        out = std::int64_t(be<std::uint32_t>());
+        return true;
+    case 0xcf: {
+        const std::uint64_t u = be<std::uint64_t>();
+        if (u > std::uint64_t(INT64_MAX))
+            fail("malformed value: integer out of range");
+        out = std::int64_t(u);
+        return true;
+    }
+    case 0xd0:
+        out = std::int64_t(std::int8_t(u8()));
+        return true;
+    case 0xd1:
+        out = std::int64_t(std::int16_t(be<std::uint16_t>()));
+        return true;
+    case 0xd2:
+        out = std::int64_t(std::int32_t(be<std::uint32_t>()));
+        return true;
+    case 0xd3:
+        out = std::int64_t(be<std::uint64_t>());
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool WireReader::boolean()
@@ -277,29 +284,11 @@ Value WireReader::value(int depth)
             fillArray(n, depth, l);
         return Value(std::move(l));
     }
+    if (std::int64_t v = 0; intBody(b, v))
+        return Value(v);
     switch (b) {
     case 0xc0:
         return Value();
-    case 0xcc:
-        return Value(std::int64_t(u8()));
-    case 0xcd:
-        return Value(std::int64_t(be<std::uint16_t>()));
-    case 0xce:
-        return Value(std::int64_t(be<std::uint32_t>()));
-    case 0xcf: {
-        const std::uint64_t u = be<std::uint64_t>();
-        if (u > std::uint64_t(INT64_MAX))
-            fail("malformed value: integer out of range");
-        return Value(std::int64_t(u));
-    }
-    case 0xd0:
-        return Value(std::int64_t(std::int8_t(u8())));
-    case 0xd1:
-        return Value(std::int64_t(std::int16_t(be<std::uint16_t>())));
-    case 0xd2:
-        return Value(std::int64_t(std::int32_t(be<std::uint32_t>())));
-    case 0xd3:
-        return Value(std::int64_t(be<std::uint64_t>()));
     case 0xca:
         return Value(double(std::bit_cast<float>(be<std::uint32_t>())));
     case 0xcb:

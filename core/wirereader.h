@@ -39,6 +39,9 @@ public:
 private:
     template <class Ints> void readInts(Ints& out);
     Value value(int depth);
+    // An int form's value, its type byte b already read; false (nothing more read) for any
+    // other type.
+    bool intBody(std::uint8_t b, std::int64_t& out);
     void fillArray(std::size_t n, int depth, Value::List& out);
     void fillPacked(std::size_t size, Value::List& out);
     std::span<const std::uint8_t> packed(std::size_t size); // an ext's checked payload
