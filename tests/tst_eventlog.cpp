@@ -42,6 +42,15 @@ std::vector<std::int64_t> endsEvery9ns(std::size_t n)
     return ends;
 }
 
+// A span of those tasks (ends: endsEvery9ns), no results yet.
+EventLog::TaskSpan spanFrom1000ns(std::span<const std::int64_t> ends)
+{
+    EventLog::TaskSpan span;
+    span.firstStartNs = 1'000;
+    span.endNs = ends;
+    return span;
+}
+
 } // namespace
 
 class TestEventLog : public QObject
@@ -1007,9 +1016,7 @@ private slots:
         QFETCH(double, highest);
         const std::vector<std::int64_t> ends = endsEvery9ns(results.size());
         EventLog log;
-        EventLog::TaskSpan span;
-        span.firstStartNs = 1'000;
-        span.endNs = ends;
+        EventLog::TaskSpan span = spanFrom1000ns(ends);
         span.results = results;
         EventLog::Batch(log).add(span);
         const double perTask = double(log.storageBytes() - 88) / double(results.size());
@@ -1091,9 +1098,7 @@ private slots:
         const std::vector<std::int64_t> ends = endsEvery9ns(ints.size());
         EventLog byValue;
         EventLog byInt;
-        EventLog::TaskSpan span;
-        span.firstStartNs = 1'000;
-        span.endNs = ends;
+        EventLog::TaskSpan span = spanFrom1000ns(ends);
         span.results = asValues;
         EventLog::Batch(byValue).add(span);
         span.results = {};
