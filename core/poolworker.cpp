@@ -214,6 +214,17 @@ private:
         // report goes out (sendableTiming); each group's tasks share its time.
         m_readings.clear();
         std::size_t timed = 0; // tasks of the report timed so far
+        // A task's start is sent live once a millisecond has passed since the last report. A
+        // chunk taken after a quiet spell would always start with such a message, but one that
+        // this function's last tasks say will end within that millisecond need not: its result
+        // comes as soon. The millisecond then counts from its first task, as if sent then.
+        if (msg.func != m_lastFunc) {
+            m_lastFunc = msg.func;
+            m_lastTaskNs = -1;
+        }
+        const bool shortChunk =
+            m_lastTaskNs >= 0 && n > 0 && m_lastTaskNs < kLiveReportIntervalNs / std::int64_t(n);
+        std::int64_t quietFrom = m_lastSendNs;
         const auto closeGroup = [&] {
             const std::int64_t now = m_clock.read();
             const std::int64_t groupStart = start;
@@ -227,6 +238,7 @@ private:
                 report.groupEnd = std::int32_t(timed);
             const std::int64_t each =
                 (m_clock.estimateNs(now) - m_clock.estimateNs(groupStart)) / tasks;
+            m_lastTaskNs = each;
             if (each < kShortTaskNs && group < kMaxGroup && each * std::int64_t(group) < kGroupNs) {
                 if (group == 1 && report.groupSize == 0) // the report's first group starts
                     report.groupFrom = report.groupEnd = std::int32_t(timed);
@@ -248,7 +260,10 @@ private:
             if (rec && inGroup == 0) {
                 const std::int64_t startNs = m_clock.estimateNs(start);
                 m_slot->taskStartNs.store(startNs, std::memory_order_relaxed);
-                if (crashing || startNs - m_lastSendNs >= kLiveReportIntervalNs) {
+                if (i == 0 && shortChunk)
+                    quietFrom = std::max(quietFrom, startNs);
+                if (crashing ||
+                    startNs - std::max(quietFrom, m_lastSendNs) >= kLiveReportIntervalNs) {
                     // Worth a message of its own: the task is slow, or the worker is about to
                     // die, so that the parent sees the task start live.
                     report.kind = WorkerReport::Kind::Progress;
@@ -403,6 +418,8 @@ private:
     WorkerSlot* m_slot;
     TaskClock m_clock;
     std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
+    std::string m_lastFunc;          // the function of the last chunk
+    std::int64_t m_lastTaskNs = -1;  // its last timed task's (or group's per task) ns; -1: none
     WorkerReport m_report;           // the chunk's report, reused
     std::vector<std::int64_t> m_readings; // recording: see runChunk
     Bytes m_frame;                   // the encoded report, reused

@@ -802,6 +802,69 @@ private slots:
         QVERIFY(!clutter.empty());
     }
 
+    // A worker sends a task's start as it happens once a millisecond has passed since its last
+    // report, so that a slow task is seen running. A chunk taken after a quiet spell, that the
+    // function's last tasks say will end within that millisecond, goes without: its result comes
+    // as soon. The millisecond then counts from that chunk's first task.
+    void aTaskStartGoesLiveUnlessItsChunkIsDueSooner()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 1, log));
+        const auto startsFrom = [&](std::size_t from) {
+            std::vector<std::int64_t> tasks;
+            for (std::size_t i = from; i < log->size(); ++i)
+                if (log->kindAt(i) == EventKind::TaskStarted)
+                    tasks.push_back(log->at(i).task);
+            return tasks;
+        };
+        // Waits until `count` starts from `from` are in the log, or until the call is done.
+        const auto seenLive = [&](std::size_t from, std::size_t count, AsyncResult& call) {
+            while (!call.ready()) {
+                if (startsFrom(from).size() >= count)
+                    return !call.ready();
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            }
+            return false;
+        };
+        using Tasks = std::vector<std::int64_t>;
+        constexpr double kSlow = 0.6; // seconds
+
+        // After a quiet spell, a function new to the worker: its first task's start goes at once.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        std::size_t from = log->size();
+        auto call = pool.mapAsync("sleep", {kSlow});
+        QVERIFY(seenLive(from, 1, *call));
+        call->get();
+
+        // sleep(0) tasks take microseconds: a chunk of two after a quiet spell is due within
+        // the millisecond. Its second task's long sleep is not seen until the chunk ends.
+        pool.map("sleep", {0});
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        from = log->size();
+        call = pool.mapAsync("sleep", {0, kSlow}, 2);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        QCOMPARE(startsFrom(from), Tasks{});
+        QVERIFY(!call->ready());
+        call->get();
+        QCOMPARE(startsFrom(from), (Tasks{0, 1}));
+
+        // The same, but the slow task starts 2 ms into the chunk: it is seen running.
+        pool.map("sleep", {0});
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        from = log->size();
+        call = pool.mapAsync("sleep", {0, 0.002, kSlow}, 3);
+        QVERIFY(seenLive(from, 3, *call));
+        QCOMPARE(startsFrom(from), (Tasks{0, 1, 2}));
+        call->get();
+
+        // After slow tasks, a chunk's first start goes at once again.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        from = log->size();
+        call = pool.mapAsync("sleep", {kSlow}, 1);
+        QVERIFY(seenLive(from, 1, *call));
+        call->get();
+    }
+
     // PR_SET_PDEATHSIG kills a child when the *thread* that forked it ends. A pool made on a
     // thread that ends before the pool does keeps its workers: they are not that thread's.
     void workersOutliveTheThreadThatMadeThePool_data() { addMethods(); }
