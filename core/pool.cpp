@@ -163,6 +163,11 @@ void Pool::join()
     m_engine->join();
 }
 
+bool Pool::waitForWorkers(double timeoutSeconds)
+{
+    return m_engine->waitForWorkers(timeoutSeconds);
+}
+
 int Pool::processes() const
 {
     return m_engine->processes();

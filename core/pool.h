@@ -79,6 +79,10 @@ public:
     void close();     // no new work; workers exit once the queued work is done
     void terminate(); // drop pending work, SIGTERM the workers, reap them
     void join();      // after close() or terminate(); ValueError("Pool is still running") else
+    // The constructor returns once the workers are forked, not once they are up. Waits until
+    // they all are (for a measurement that should not pay their start-up), or until the pool
+    // stops or the timeout passes. Returns whether they all came up. (Not in CPython.)
+    bool waitForWorkers(double timeoutSeconds = 10.0);
 
     int processes() const;
     StartMethod startMethod() const;

@@ -125,9 +125,11 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
     m_gate->engine = this;
     // PR_SET_PDEATHSIG ties a worker to the thread that forked it, so that thread must outlive
     // the worker. The process's main thread does (its end is the process's end): there the
-    // constructor forks the first workers itself, before the result thread exists, and does not
-    // wait for a hand-off to that thread and back. Any other thread may end before the pool
-    // does: there the result thread forks them, as it forks every replacement.
+    // constructor forks the first workers itself, and leaves the result thread to the pool's
+    // first job (startReader): a pool closed and joined without work reads its workers'
+    // reports in join(), with no thread at all (a thread was a sixth of such a Pool(2)'s life
+    // with fork). Any other thread may end before the pool does: there the result thread
+    // starts now and forks them, as it forks every replacement.
     const bool forkHere = ::gettid() == ::getpid();
     std::promise<void> started;
     auto startedFuture = started.get_future();
@@ -135,11 +137,11 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
         if (forkHere) {
             std::lock_guard gate(m_gate->mutex);
             startWorkers(m_processes);
-        }
-        m_resultThread =
-            std::thread([this, &started, forkHere] { resultLoop(forkHere ? nullptr : &started); });
-        if (!forkHere)
+            m_readerPending = true;
+        } else {
+            m_resultThread = std::thread([this, &started] { resultLoop(&started); });
             startedFuture.get();
+        }
     } catch (...) {
         if (m_resultThread.joinable()) {
             m_resultThread.join(); // it stopped the workers it had started
@@ -221,6 +223,7 @@ int PoolEngine::newJobId()
 
 bool PoolEngine::registerJob(std::unique_ptr<Job> job)
 {
+    startReader();
     Event e;
     e.tNs = monotonicNs();
     e.kind = EventKind::JobSubmitted;
@@ -502,8 +505,37 @@ void PoolEngine::join()
     }
     if (feeder.joinable())
         feeder.join();
-    if (m_resultThread.joinable())
-        m_resultThread.join();
+    bool readHere = false;
+    std::thread reader;
+    {
+        std::lock_guard lock(m_readerMutex);
+        readHere = std::exchange(m_readerPending, false);
+        reader = std::move(m_resultThread);
+    }
+    if (readHere)
+        resultLoop(nullptr); // no job started the result thread: its loop runs here, to the end
+    else if (reader.joinable())
+        reader.join();
+}
+
+void PoolEngine::startReader()
+{
+    std::lock_guard lock(m_readerMutex);
+    if (std::exchange(m_readerPending, false))
+        m_resultThread = std::thread([this] { resultLoop(nullptr); });
+}
+
+bool PoolEngine::waitForWorkers(double timeoutSeconds)
+{
+    startReader();
+    std::unique_lock lock(m_infoMutex);
+    const auto up = [&] {
+        return m_readyWorkers >= m_processes;
+    };
+    const double seconds = std::min(std::max(0.0, timeoutSeconds), 1e7); // NaN: 0
+    m_readyCv.wait_for(lock, std::chrono::duration<double>(seconds),
+                       [&] { return up() || m_readerEnded; });
+    return up();
 }
 
 std::vector<WorkerInfo> PoolEngine::workers() const
@@ -749,6 +781,11 @@ void PoolEngine::resultLoop(std::promise<void>* started)
     std::lock_guard gate(m_gate->mutex);
     runDeferred();
     terminateWorkers();
+    {
+        std::lock_guard lock(m_infoMutex);
+        m_readerEnded = true; // no more workers will come up
+    }
+    m_readyCv.notify_all();
 }
 
 bool PoolEngine::onResultThread() const
@@ -968,6 +1005,11 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
     switch (r.kind) {
     case WorkerReport::Kind::Ready: {
         w.ready = true;
+        {
+            std::lock_guard lock(m_infoMutex);
+            ++m_readyWorkers;
+        }
+        m_readyCv.notify_all();
         Event e;
         e.tNs = r.readyNs;
         e.kind = EventKind::WorkerStarted;

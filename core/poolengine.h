@@ -55,6 +55,9 @@ public:
     void close();
     void terminate();
     void join();
+    // Waits until as many workers as the pool has have reported that they are up (or the
+    // pool's reading has ended, or the timeout). Returns whether they have.
+    bool waitForWorkers(double timeoutSeconds);
 
     int processes() const { return m_processes; }
     StartMethod startMethod() const { return m_options.method; }
@@ -332,10 +335,18 @@ private:
     std::unique_ptr<std::uint8_t[], ReadBufferRelease> m_readBuffer{takeReadBuffer()};
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
+    int m_readyWorkers = 0;     // Ready reports read (guarded by m_infoMutex)
+    bool m_readerEnded = false; // the result loop has ended (guarded by m_infoMutex)
+    std::condition_variable m_readyCv;
 
     std::mutex m_joinMutex;
     std::thread m_feeder; // guarded by m_feedMutex
-    std::thread m_resultThread;
+    // The result loop runs on m_resultThread, started by the first job (startReader), or in
+    // join() when no job came (m_readerPending until either happens).
+    void startReader();
+    std::mutex m_readerMutex;
+    bool m_readerPending = false; // guarded by m_readerMutex
+    std::thread m_resultThread;   // guarded by m_readerMutex
 };
 
 } // namespace poolscope

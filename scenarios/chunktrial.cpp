@@ -3,7 +3,6 @@
 #include "clock.h"
 #include "pool.h"
 #include "scenariorun.h"
-#include "workerwait.h"
 
 namespace poolscope {
 
@@ -16,7 +15,7 @@ ChunkTrial ChunkTrial::run(ScenarioRun& run, std::string_view func, const Value:
     const std::size_t before = log.size();
     {
         Pool pool(run.poolOptions(workers));
-        waitForWorkers(log, before, workers);
+        pool.waitForWorkers();
         const std::int64_t start = monotonicNs();
         auto it = pool.imapUnordered(func, items, chunksize);
         while (!run.cancelled()) {

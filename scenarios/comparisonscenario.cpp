@@ -6,7 +6,6 @@
 #include "scenariorun.h"
 #include "startmethodtrial.h"
 #include "texttable.h"
-#include "workerwait.h"
 
 #include <algorithm>
 #include <map>
@@ -80,7 +79,7 @@ StartMethodTrial startTrial(ScenarioRun& run, StartMethod method)
         o.method = method;
         {
             Pool pool(o);
-            waitForWorkers(log, before, 2);
+            pool.waitForWorkers();
             t.results.push_back(pool.map("square", {1, 2}));
             pool.close();
             pool.join();
@@ -214,9 +213,8 @@ ApiTrial apiTrial(ScenarioRun& run, const std::string& api, int workers)
     const EventLog& log = *run.log();
     PoolOptions o = run.poolOptions(workers);
     o.taskOptions = taskOptionsOf(run);
-    const std::size_t before = log.size();
     Pool pool(o);
-    waitForWorkers(log, before, workers);
+    pool.waitForWorkers();
     run.print("- " + api);
     t.logFrom = log.size();
     t.startNs = monotonicNs();

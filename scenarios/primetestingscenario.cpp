@@ -5,7 +5,6 @@
 #include "scenariorun.h"
 #include "taskregistry.h"
 #include "texttable.h"
-#include "workerwait.h"
 
 #include <algorithm>
 #include <string>
@@ -100,9 +99,8 @@ void PrimeTestingScenario::run(ScenarioRun& run) const
 
     std::vector<Value::List> runs;
     for (int w = 1; w <= largest && !run.cancelled(); ++w) {
-        const std::size_t before = run.log()->size();
         Pool pool(run.poolOptions(w));
-        waitForWorkers(*run.log(), before, w); // time the work, not the start-up
+        pool.waitForWorkers(); // time the work, not the start-up
         runs.push_back(pool.map("is_prime", input));
         pool.close();
         pool.join();

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sys/resource.h>
@@ -57,6 +58,15 @@ PoolOptions options(StartMethod method, int processes, std::shared_ptr<EventLog>
     o.record = log != nullptr;
     o.log = std::move(log);
     return o;
+}
+
+int threadCount() // of this process
+{
+    int n = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/task"))
+        ++n;
+    return n;
 }
 
 QString errorType(const std::function<void()>& fn)
@@ -800,6 +810,49 @@ private slots:
         for (const Event& e : starts)
             QCOMPARE(e.value, Value::tuple({Value(e.task)}));
         QVERIFY(!clutter.empty());
+    }
+
+    // A pool made on the main thread starts its result thread with its first job, or when it
+    // is asked to wait for its workers. One closed and joined without work has none: join()
+    // reads the workers' reports and reaps them itself, and the log has all of it.
+    void theResultThreadStartsWithTheFirstJob()
+    {
+        const int before = threadCount();
+        const auto kinds = [](const EventLog& log, EventKind kind) {
+            return eventsOf(log, kind).size();
+        };
+        {
+            auto log = std::make_shared<EventLog>();
+            Pool pool(options(StartMethod::Fork, 2, log));
+            QCOMPARE(threadCount(), before);
+            QCOMPARE(pool.map("square", {1, 2, 3}), (Value::List{1, 4, 9}));
+            QCOMPARE(threadCount(), before + 1);
+        }
+        QCOMPARE(threadCount(), before);
+        {
+            auto log = std::make_shared<EventLog>();
+            Pool pool(options(StartMethod::Fork, 2, log));
+            QVERIFY(pool.waitForWorkers());
+            QCOMPARE(threadCount(), before + 1);
+            QCOMPARE(kinds(*log, EventKind::WorkerStarted), std::size_t(2));
+        }
+        auto log = std::make_shared<EventLog>();
+        {
+            Pool pool(options(StartMethod::Fork, 2, log));
+            pool.close();
+            pool.join();
+            QCOMPARE(threadCount(), before);
+        }
+        QCOMPARE(kinds(*log, EventKind::WorkerStarted), std::size_t(2));
+        const auto exits = eventsOf(*log, EventKind::WorkerExited);
+        QCOMPARE(exits.size(), std::size_t(2));
+        for (const Event& e : exits)
+            QCOMPARE(e.a, std::int64_t(0));
+        QCOMPARE(kinds(*log, EventKind::PoolClosed), std::size_t(1));
+        // A pool that stops before its workers are up: the wait ends, and says so.
+        Pool stopped(options(StartMethod::Fork, 2, nullptr));
+        stopped.terminate();
+        QVERIFY(!stopped.waitForWorkers(30));
     }
 
     // A worker sends a task's start as it happens once a millisecond has passed since its last
