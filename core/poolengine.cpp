@@ -1005,11 +1005,6 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
     switch (r.kind) {
     case WorkerReport::Kind::Ready: {
         w.ready = true;
-        {
-            std::lock_guard lock(m_infoMutex);
-            ++m_readyWorkers;
-        }
-        m_readyCv.notify_all();
         Event e;
         e.tNs = r.readyNs;
         e.kind = EventKind::WorkerStarted;
@@ -1019,6 +1014,11 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
         e.a = r.readyNs - w.requestNs;
         e.text = w.name;
         record(std::move(e));
+        {
+            std::lock_guard lock(m_infoMutex);
+            ++m_readyWorkers; // after its event: a waiter may look at the log
+        }
+        m_readyCv.notify_all();
         return;
     }
     case WorkerReport::Kind::InitFailed:
