@@ -85,6 +85,19 @@ RemoteError errorFromException(const std::string& worker, const std::string& fun
 }
 
 // One worker: takes chunks from the shared queue until told to stop (or retired).
+// A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the
+// results, the encoded report). By default glibc gives big blocks back to the kernel on free
+// (mmap'd blocks, and the top of the heap past 128 KiB), so every chunk faulted its pages in
+// afresh: 90% of all page faults of a map of 100,000 tasks. A worker keeps them instead, from
+// its first chunk: each mallopt() first consolidates the heap, which in a fork child is a
+// copy-on-write fault on every heap page it writes, and a worker that never gets work (a
+// pool closed at once) need not pay that.
+void keepFreedMemory()
+{
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 class WorkerLoop
 {
 public:
@@ -117,6 +130,10 @@ public:
             if (msg.stop) {
                 m_slot->state.store(WorkerSlot::Stopped, std::memory_order_release);
                 return 0;
+            }
+            if (!m_keepsFreedMemory) {
+                keepFreedMemory();
+                m_keepsFreedMemory = true;
             }
             if (!runChunk(msg))
                 return 0; // the parent stopped listening
@@ -424,17 +441,8 @@ private:
     std::vector<std::int64_t> m_readings; // recording: see runChunk
     Bytes m_frame;                   // the encoded report, reused
     std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
+    bool m_keepsFreedMemory = false; // keepFreedMemory() done
 };
-
-// A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the
-// results, the encoded report). By default glibc gives big blocks back to the kernel on free
-// (mmap'd blocks, and the top of the heap past 128 KiB), so every chunk faulted its pages in
-// afresh: 90% of all page faults of a map of 100,000 tasks. A worker keeps them instead.
-void keepFreedMemory()
-{
-    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
 
 } // namespace
 
@@ -443,7 +451,6 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
     try {
         // Writes to a parent that is gone must fail with EPIPE, not kill the worker silently.
         std::signal(SIGPIPE, SIG_IGN);
-        keepFreedMemory();
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
         // The lifeline and the result pipe; and the queue's memfd, unless inherited.
         const std::size_t expected = config.inheritedQueue ? 2 : 3;
