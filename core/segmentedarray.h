@@ -1,5 +1,7 @@
 #pragma once
 
+#include "sparemapping.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -36,7 +38,9 @@ public:
             for (std::size_t i = 0; i < n; ++i)
                 (*this)[i].~T();
         }
-        for (std::size_t i = 0; i < MaxSegments; ++i) {
+        if (T* first = m_segments[0].load(std::memory_order_relaxed))
+            spareFirst().keep(first, kSegmentBytes);
+        for (std::size_t i = 1; i < MaxSegments; ++i) {
             if (T* segment = m_segments[i].load(std::memory_order_relaxed))
                 ::munmap(segment, kSegmentBytes);
         }
@@ -102,8 +106,17 @@ private:
     // instead of a fault per page; and a segment of whole 2 MiB huge pages is backed by them
     // where the kernel allows (transparent huge pages, "madvise" or "always"), which costs one
     // clearing of 2 MiB instead of 512 page faults.
+    //
+    // The first segment of an array that has ended is kept for the next array of its kind
+    // (spareFirst): a log made per pool (a pool's own, or the bench's) then maps nothing for
+    // its first events, and faults no page that an earlier log touched. Its old elements are
+    // dead (destroyed); new ones are constructed over them.
     static T* allocateSegment(bool later)
     {
+        if (!later) {
+            if (void* kept = spareFirst().take(kSegmentBytes))
+                return static_cast<T*>(kept); // already MADV_DONTFORK
+        }
         void* p = (later && kSegmentBytes % kHugePage == 0) ? mapHuge() : nullptr;
         if (!p) {
             p = ::mmap(nullptr, kSegmentBytes, PROT_READ | PROT_WRITE,
@@ -116,6 +129,12 @@ private:
         // this memory would fault; nothing in a child does.)
         ::madvise(p, kSegmentBytes, MADV_DONTFORK);
         return static_cast<T*>(p);
+    }
+
+    static SpareMapping& spareFirst()
+    {
+        static SpareMapping spare;
+        return spare;
     }
 
     // kSegmentBytes at a 2 MiB boundary, asked to be huge pages and populated; null when the

@@ -1,5 +1,7 @@
 #include "taskqueue.h"
 
+#include "sparemapping.h"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -98,49 +100,10 @@ std::array<std::uint8_t, 4> lengthHeader(std::size_t size)
 }
 
 // The mapping of the last createInherited() queue destroyed, kept for the next one: each
-// pool's own cost it an mmap, the page faults of its first use, a munmap and the TLB shootdown
-// that sends to the other CPUs (about 20-40 us of a Pool(2) with fork, start to join, ~680 us
-// on this project's 2-CPU VM). The queue's workers are gone by then (a pool's queue outlives
-// them), so nothing else uses the memory. Except fork children made since, which inherit it
-// shared: the owner's pid says whose it is, and a child never uses its parent's (the record
-// itself is private memory, each process its own copy).
-struct SpareMapping
-{
-    void* memory = nullptr;
-    std::size_t bytes = 0;
-    pid_t owner = 0;
-};
-std::atomic<SpareMapping*> g_spareMapping{nullptr};
-
-void* takeSpareMapping(std::size_t bytes)
-{
-    SpareMapping* spare = g_spareMapping.exchange(nullptr);
-    if (!spare)
-        return nullptr;
-    void* memory = nullptr;
-    if (spare->owner == ::getpid()) {
-        if (spare->bytes == bytes)
-            memory = spare->memory;
-        else
-            ::munmap(spare->memory, spare->bytes);
-    } // else: a parent's, shared with it: this process leaves it alone
-    delete spare;
-    return memory;
-}
-
-void keepSpareMapping(void* memory, std::size_t bytes)
-{
-    auto* spare = new (std::nothrow) SpareMapping{memory, bytes, ::getpid()};
-    if (!spare) {
-        ::munmap(memory, bytes);
-        return;
-    }
-    if (SpareMapping* old = g_spareMapping.exchange(spare)) { // two queues ended: one is kept
-        if (old->owner == ::getpid())
-            ::munmap(old->memory, old->bytes);
-        delete old;
-    }
-}
+// pool's own cost it about 20-40 us of a Pool(2) with fork, start to join (~680 us on this
+// project's 2-CPU VM). The queue's workers are gone by then (a pool's queue outlives them), so
+// nothing else uses the memory; fork children made since inherit it shared, and never take it.
+SpareMapping g_spareQueue;
 
 } // namespace
 
@@ -197,7 +160,7 @@ TaskQueue TaskQueue::createInherited(std::size_t capacity, std::size_t slots)
 {
     checkSize(capacity, slots);
     const std::size_t bytes = mappingBytes(slots, capacity);
-    void* p = takeSpareMapping(bytes);
+    void* p = g_spareQueue.take(bytes);
     if (!p) {
         // Fork children inherit the mapping (a shared mapping: fork() copies no page tables
         // for it), and a pool's fork workers use it as it is (inherited()).
@@ -274,7 +237,7 @@ TaskQueue::~TaskQueue()
     if (m_control && m_mapping == Mapping::Unmap)
         ::munmap(m_control, m_mappedBytes);
     else if (m_control && m_mapping == Mapping::KeepSpare)
-        keepSpareMapping(m_control, m_mappedBytes);
+        g_spareQueue.keep(m_control, m_mappedBytes);
     if (m_fd >= 0)
         ::close(m_fd);
 }

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace poolscope;
@@ -49,6 +51,37 @@ EventLog::TaskSpan spanFrom1000ns(std::span<const std::int64_t> ends)
     span.firstStartNs = 1'000;
     span.endNs = ends;
     return span;
+}
+
+// A log of n events: worker starts with texts and pids, and task ends with int results.
+void fillLog(EventLog& log, int n, int salt)
+{
+    for (int i = 0; i < n; ++i) {
+        Event e;
+        e.tNs = 1'000 * i + salt;
+        e.kind = i % 2 ? EventKind::TaskFinished : EventKind::WorkerStarted;
+        e.task = i;
+        e.pid = salt + i;
+        e.ok = true;
+        e.value = Value(std::int64_t(salt) * i);
+        e.text = i % 2 ? "" : "ForkPoolWorker-" + std::to_string(salt + i);
+        log.append(e);
+    }
+}
+
+// Whether `log` holds exactly fillLog(n, salt)'s events.
+bool holdsLog(const EventLog& log, int n, int salt)
+{
+    if (log.size() != std::size_t(n))
+        return false;
+    for (int i = 0; i < n; ++i) {
+        const Event e = log.at(std::size_t(i));
+        const std::string text = i % 2 ? "" : "ForkPoolWorker-" + std::to_string(salt + i);
+        if (e.tNs != 1'000 * i + salt || e.task != i || e.pid != salt + i ||
+            e.value != Value(std::int64_t(salt) * i) || e.text != text)
+            return false;
+    }
+    return true;
 }
 
 } // namespace
@@ -1235,6 +1268,51 @@ private slots:
 
     // Writers appending spans among plain events while a reader walks the log: every task's
     // start comes before its end, each worker's tasks in order, nothing lost.
+    // A log takes the first segments that an ended log of this process kept: it holds its own
+    // events only, whatever the old memory held.
+    void aLogMadeAfterAnotherHoldsOnlyItsOwn()
+    {
+        {
+            EventLog old;
+            fillLog(old, 500, 7);
+            QVERIFY(holdsLog(old, 500, 7));
+        }
+        EventLog log;
+        QCOMPARE(log.size(), std::size_t(0));
+        fillLog(log, 3, 11);
+        QVERIFY(holdsLog(log, 3, 11));
+        {
+            EventLog another; // nothing kept now: maps its own
+            fillLog(another, 2, 13);
+            QVERIFY(holdsLog(another, 2, 13));
+        }
+        QVERIFY(holdsLog(log, 3, 11));
+    }
+
+    // The kept segments are not in a fork child at all (MADV_DONTFORK): a child that made a log
+    // of its own in them would crash. It maps its own, and the parent's are still there for it.
+    void aForkChildNeverTakesItsParentsKeptSegments()
+    {
+        {
+            EventLog old;
+            fillLog(old, 50, 3);
+        }
+        const pid_t pid = ::fork();
+        QVERIFY(pid >= 0);
+        if (pid == 0) {
+            EventLog mine;
+            fillLog(mine, 50, 5);
+            ::_exit(holdsLog(mine, 50, 5) ? 0 : 3);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(pid, &status, 0), pid);
+        QVERIFY2(WIFEXITED(status), "the child died of a signal");
+        QCOMPARE(WEXITSTATUS(status), 0);
+        EventLog log;
+        fillLog(log, 50, 9);
+        QVERIFY(holdsLog(log, 50, 9));
+    }
+
     void concurrentSpansAndReader()
     {
         EventLog log;
