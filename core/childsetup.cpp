@@ -188,15 +188,6 @@ void setOsThreadName(std::string_view name)
 
 void flushStdStreams()
 {
-    std::fflush(stdout);
-    std::fflush(stderr);
-}
-
-void flushStdStreamsAtExit()
-{
-    // Only a stream holding unwritten bytes is flushed: fflush() takes the stream's lock, a
-    // write to libc's memory, which in a fork child costs a copy-on-write page fault. The
-    // buffers are read without the lock: the child's own code has returned by now.
     for (FILE* stream : {stdout, stderr}) {
         if (__fpending(stream) > 0)
             std::fflush(stream);
@@ -244,7 +235,7 @@ int runBootstrapped(std::string_view where, const std::function<int()>& body)
     } catch (...) {
         printTraceback(where, "Exception", "unknown C++ exception");
     }
-    flushStdStreamsAtExit();
+    flushStdStreams();
     return code;
 }
 

@@ -49,13 +49,13 @@ void moveFds(std::vector<int>& fds, int base);
 void setCloexecFrom(int lowest);
 // The OS thread name (15 characters), so that ps and top show the process name.
 void setOsThreadName(std::string_view name);
-// Flushes stdout and stderr, under their locks: the parent before a fork, so that buffered
-// output is not written twice.
+// Flushes stdout and stderr: a parent before a fork, so that buffered output is not written
+// twice, and a child about to _exit() (which skips the exit handlers that would). Only a stream
+// holding unwritten bytes is flushed, its buffer read without its lock: fflush() takes the
+// lock, a write to libc's memory, and after a fork every page a process writes costs a page
+// fault (copy-on-write in a child; in the parent, the write protection fork put on it), two
+// per fork just to find the buffers empty.
 void flushStdStreams();
-// The same for a child about to _exit() (it skips the exit handlers that would flush): only a
-// stream holding unwritten bytes, read without its lock, so that a fork child does not copy
-// libc's pages just to find its buffers empty.
-void flushStdStreamsAtExit();
 
 // ProcessOptions::outputFd. Parent side, before the child exists: a descriptor that is not
 // open for writing gives ProcessError("OSError") naming it (negative: no redirection, no-op).

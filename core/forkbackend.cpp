@@ -64,7 +64,7 @@ namespace {
     // A fork server this child started is its child: stop and reap it, as the atexit handler
     // that _exit() skips would.
     ForkServer::shutdown();
-    flushStdStreamsAtExit();
+    flushStdStreams();
     ::_exit(code);
 }
 

@@ -148,7 +148,7 @@ private:
         closeFdsExcept(std::move(keep)); // the connection, the signalfd, every status socket
         moveFds(pass, 3);
         const int code = boot.run(pass);
-        flushStdStreamsAtExit();
+        flushStdStreams();
         ::_exit(code);
     }
 

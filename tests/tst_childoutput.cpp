@@ -203,6 +203,24 @@ private slots:
         QCOMPARE(all.remove("to stderr\n"), QStringLiteral("to stdout\nunterminated"));
     }
 
+    // What the parent had printed but not yet written goes out before a fork, once: a child
+    // that inherited it still buffered would write it again when it ends. A child that
+    // printed nothing writes nothing.
+    void parentsBufferedOutputIsWrittenOnce()
+    {
+        StdoutCapture capture;
+        std::setvbuf(stdout, nullptr, _IOFBF, 4096); // as when stdout is a pipe or a file
+        std::printf("parent line\n");
+        Process p(ProcessTarget::callable([] {}), pt::opts(int(StartMethod::Fork)));
+        p.start();
+        p.join();
+        QCOMPARE(p.exitcode(), std::optional<int>(0));
+        std::printf("parent again\n");
+        const std::string text = capture.text();
+        std::setvbuf(stdout, nullptr, _IOLBF, 4096);
+        QCOMPARE(text, std::string("parent line\nparent again\n"));
+    }
+
     // The output descriptor does not shift the numbered descriptors: the probe entry sees the
     // same set with and without it (and never the output descriptor itself).
     void passFdsUnchanged_data() { pt::addMethodRows(); }
