@@ -185,6 +185,7 @@ private:
         PoolEngine& m_engine;
     };
     void queueStopsLocked(); // with m_feedMutex held and no submission in progress
+    void startReader();      // the result thread, unless it runs or ran already (join)
     void checkFunction(std::string_view func) const;
     void record(Event event) const;
     static int newJobId();
@@ -343,7 +344,6 @@ private:
     std::thread m_feeder; // guarded by m_feedMutex
     // The result loop runs on m_resultThread, started by the first job (startReader), or in
     // join() when no job came (m_readerPending until either happens).
-    void startReader();
     std::mutex m_readerMutex;
     bool m_readerPending = false; // guarded by m_readerMutex
     std::thread m_resultThread;   // guarded by m_readerMutex
