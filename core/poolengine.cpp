@@ -512,9 +512,16 @@ void PoolEngine::join()
         readHere = std::exchange(m_readerPending, false);
         reader = std::move(m_resultThread);
     }
-    if (readHere)
-        resultLoop(nullptr); // no job started the result thread: its loop runs here, to the end
-    else if (reader.joinable())
+    if (readHere) {
+        // No job started the result thread: its loop runs here, to the end. Terminated (a pool
+        // left unused), it stops the workers at once; what they reported first (that they were
+        // up: there was no work) is read before, so that the log has their starts.
+        if (m_state.load() == State::Terminate) {
+            std::lock_guard gate(m_gate->mutex);
+            assistLocked();
+        }
+        resultLoop(nullptr);
+    } else if (reader.joinable())
         reader.join();
 }
 

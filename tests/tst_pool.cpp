@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -849,10 +850,23 @@ private slots:
         for (const Event& e : exits)
             QCOMPARE(e.a, std::int64_t(0));
         QCOMPARE(kinds(*log, EventKind::PoolClosed), std::size_t(1));
+        // A pool left unused ends with terminate(): the workers that were up by then are
+        // logged as started, then as stopped by SIGTERM.
+        auto unused = std::make_shared<EventLog>();
+        {
+            Pool pool(options(StartMethod::Fork, 2, unused));
+            std::this_thread::sleep_for(std::chrono::milliseconds(500)); // they come up
+        }
+        QCOMPARE(threadCount(), before);
+        QCOMPARE(kinds(*unused, EventKind::WorkerStarted), std::size_t(2));
+        const auto stopped = eventsOf(*unused, EventKind::WorkerExited);
+        QCOMPARE(stopped.size(), std::size_t(2));
+        for (const Event& e : stopped)
+            QCOMPARE(e.a, std::int64_t(-SIGTERM));
         // A pool that stops before its workers are up: the wait ends, and says so.
-        Pool stopped(options(StartMethod::Fork, 2, nullptr));
-        stopped.terminate();
-        QVERIFY(!stopped.waitForWorkers(30));
+        Pool halted(options(StartMethod::Fork, 2, nullptr));
+        halted.terminate();
+        QVERIFY(!halted.waitForWorkers(30));
     }
 
     // A worker sends a task's start as it happens once a millisecond has passed since its last
