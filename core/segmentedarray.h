@@ -26,11 +26,7 @@ class SegmentedArray
 public:
     static constexpr std::size_t kSegmentSize = std::size_t(1) << SegmentBits;
 
-    SegmentedArray() : m_segments(new std::atomic<T*>[MaxSegments])
-    {
-        for (std::size_t i = 0; i < MaxSegments; ++i)
-            m_segments[i].store(nullptr, std::memory_order_relaxed);
-    }
+    SegmentedArray() : m_segments(takeDirectory()) {}
     ~SegmentedArray()
     {
         const std::size_t n = m_size.load(std::memory_order_acquire);
@@ -38,12 +34,19 @@ public:
             for (std::size_t i = 0; i < n; ++i)
                 (*this)[i].~T();
         }
-        if (T* first = m_segments[0].load(std::memory_order_relaxed))
-            spareFirst().keep(first, kSegmentBytes);
-        for (std::size_t i = 1; i < MaxSegments; ++i) {
-            if (T* segment = m_segments[i].load(std::memory_order_relaxed))
+        // Segments are mapped in order, up to the one that holds element m_pending at most.
+        const std::size_t mapped = std::min(MaxSegments, (m_pending >> SegmentBits) + 1);
+        for (std::size_t i = 0; i < mapped; ++i) {
+            T* segment = m_segments[i].load(std::memory_order_relaxed);
+            if (!segment)
+                continue;
+            if (i == 0)
+                spareFirst().keep(segment, kSegmentBytes);
+            else
                 ::munmap(segment, kSegmentBytes);
+            m_segments[i].store(nullptr, std::memory_order_relaxed);
         }
+        releaseDirectory(std::move(m_segments)); // all null again
     }
     SegmentedArray(const SegmentedArray&) = delete;
     SegmentedArray& operator=(const SegmentedArray&) = delete;
@@ -137,6 +140,30 @@ private:
         return spare;
     }
 
+    // The directory of an ended array, all null again, is kept for the next array of its kind
+    // too: 32 KiB that a new log would otherwise zero, and scan when it ends (24 us for a log
+    // of a few events, made and ended), and in a process that has forked since, fault in page by
+    // page. It is private memory: a fork child's copy is its own, fit to take.
+    using Directory = std::unique_ptr<std::atomic<T*>[]>;
+    static std::atomic<std::atomic<T*>*>& spareDirectory()
+    {
+        static std::atomic<std::atomic<T*>*> spare{nullptr};
+        return spare;
+    }
+    static Directory takeDirectory()
+    {
+        if (std::atomic<T*>* kept = spareDirectory().exchange(nullptr))
+            return Directory(kept);
+        Directory directory(new std::atomic<T*>[MaxSegments]);
+        for (std::size_t i = 0; i < MaxSegments; ++i)
+            directory[i].store(nullptr, std::memory_order_relaxed);
+        return directory;
+    }
+    static void releaseDirectory(Directory directory)
+    {
+        delete[] spareDirectory().exchange(directory.release()); // two ended: one is kept
+    }
+
     // kSegmentBytes at a 2 MiB boundary, asked to be huge pages and populated; null when the
     // mapping fails (the caller falls back to plain pages).
     static void* mapHuge()
@@ -165,7 +192,7 @@ private:
     static constexpr int kPopulateWrite = 23; // Linux 5.14; older kernels answer EINVAL
 #endif
 
-    std::unique_ptr<std::atomic<T*>[]> m_segments;
+    Directory m_segments;
     std::atomic<std::size_t> m_size{0};
     std::size_t m_pending = 0; // the writer's count
 };

@@ -1268,19 +1268,25 @@ private slots:
 
     // Writers appending spans among plain events while a reader walks the log: every task's
     // start comes before its end, each worker's tasks in order, nothing lost.
-    // A log takes the first segments that an ended log of this process kept: it holds its own
-    // events only, whatever the old memory held.
+    // A log takes the first segments and the segment directories that an ended log of this
+    // process kept: it holds its own events only, whatever the old memory held.
     void aLogMadeAfterAnotherHoldsOnlyItsOwn()
     {
+        constexpr int kPastASegment = int(EventLog::kSegmentSize) + 100;
         {
             EventLog old;
-            fillLog(old, 500, 7);
-            QVERIFY(holdsLog(old, 500, 7));
+            fillLog(old, kPastASegment, 7);
+            QVERIFY(holdsLog(old, kPastASegment, 7));
         }
         EventLog log;
         QCOMPARE(log.size(), std::size_t(0));
         fillLog(log, 3, 11);
         QVERIFY(holdsLog(log, 3, 11));
+        {
+            EventLog again; // maps a second segment of its own, where the old log had one
+            fillLog(again, kPastASegment, 17);
+            QVERIFY(holdsLog(again, kPastASegment, 17));
+        }
         {
             EventLog another; // nothing kept now: maps its own
             fillLog(another, 2, 13);
