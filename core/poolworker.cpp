@@ -84,7 +84,6 @@ RemoteError errorFromException(const std::string& worker, const std::string& fun
     return err;
 }
 
-// One worker: takes chunks from the shared queue until told to stop (or retired).
 // A worker allocates and frees the same large buffers for every chunk (the decoded inputs, the
 // results, the encoded report). By default glibc gives big blocks back to the kernel on free
 // (mmap'd blocks, and the top of the heap past 128 KiB), so every chunk faulted its pages in
@@ -98,6 +97,7 @@ void keepFreedMemory()
     ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+// One worker: takes chunks from the shared queue until told to stop (or retired).
 class WorkerLoop
 {
 public:
