@@ -53,6 +53,21 @@ EventLog::TaskSpan spanFrom1000ns(std::span<const std::int64_t> ends)
     return span;
 }
 
+// Appends span to byValue with `ints` as its results given as Values, and to byInt with them
+// given as ints (an int kernel's): the two forms that must read back alike.
+void appendBothWays(EventLog::TaskSpan span, std::span<const std::int64_t> ints, EventLog& byValue,
+                    EventLog& byInt)
+{
+    Value::List asValues;
+    for (const std::int64_t x : ints)
+        asValues.emplace_back(static_cast<long long>(x));
+    span.results = asValues;
+    EventLog::Batch(byValue).add(span);
+    span.results = {};
+    span.intResults = ints;
+    EventLog::Batch(byInt).add(span);
+}
+
 // A log of n events: worker starts with texts and pids, and task ends with int results.
 void fillLog(EventLog& log, int n, int salt)
 {
@@ -1075,11 +1090,7 @@ private slots:
             EventLog::TaskSpan span;
             span.endNs = ends;
             span.inputs = std::make_shared<const Value::List>(Value::List{7, 8, 9});
-            span.results = asValues;
-            EventLog::Batch(byValue).add(span);
-            span.results = {};
-            span.intResults = ints;
-            EventLog::Batch(byInt).add(span);
+            appendBothWays(span, ints, byValue, byInt);
             QCOMPARE(byInt.size(), byValue.size());
             for (std::size_t i = 0; i < byInt.size(); ++i) {
                 const Event a = byValue.at(i);
@@ -1090,6 +1101,7 @@ private slots:
                 QCOMPARE(b.value, a.value);
             }
             span.results = asValues;
+            span.intResults = ints;
             QVERIFY_THROWS_EXCEPTION(std::invalid_argument, EventLog::Batch(byInt).add(span));
         }
     }
@@ -1125,22 +1137,14 @@ private slots:
     void intResultsPackAsValuesDo()
     {
         QFETCH(std::vector<std::int64_t>, ints);
-        Value::List asValues;
-        for (const std::int64_t x : ints)
-            asValues.emplace_back(static_cast<long long>(x));
         const std::vector<std::int64_t> ends = endsEvery9ns(ints.size());
         EventLog byValue;
         EventLog byInt;
-        EventLog::TaskSpan span = spanFrom1000ns(ends);
-        span.results = asValues;
-        EventLog::Batch(byValue).add(span);
-        span.results = {};
-        span.intResults = ints;
-        EventLog::Batch(byInt).add(span);
+        appendBothWays(spanFrom1000ns(ends), ints, byValue, byInt);
         QCOMPARE(byInt.storageBytes(), byValue.storageBytes());
         QCOMPARE(byInt.size(), 2 * ints.size());
         for (std::size_t k = 0; k < ints.size(); ++k)
-            QCOMPARE(byInt.at(2 * k + 1).value, asValues[k]);
+            QCOMPARE(byInt.at(2 * k + 1).value, Value(static_cast<long long>(ints[k])));
     }
 
     // The tasks of a span that were timed in a group say so in their TaskFinished (a = the
