@@ -1,5 +1,6 @@
 #include "poolengine.h"
 
+#include "batchscheduling.h"
 #include "clock.h"
 #include "poolerror.h"
 #include "poolworker.h"
@@ -139,7 +140,10 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
             startWorkers(m_processes);
             m_readerPending = true;
         } else {
-            m_resultThread = std::thread([this, &started] { resultLoop(&started); });
+            m_resultThread = std::thread([this, &started] {
+                BatchScheduling::enter(); // see resultLoop
+                resultLoop(&started);
+            });
             startedFuture.get();
         }
     } catch (...) {
@@ -529,7 +533,10 @@ void PoolEngine::startReader()
 {
     std::lock_guard lock(m_readerMutex);
     if (std::exchange(m_readerPending, false))
-        m_resultThread = std::thread([this] { resultLoop(nullptr); });
+        m_resultThread = std::thread([this] {
+            BatchScheduling::enter(); // see resultLoop
+            resultLoop(nullptr);
+        });
 }
 
 bool PoolEngine::waitForWorkers(double timeoutSeconds)

@@ -1,5 +1,6 @@
 #include "process.h"
 
+#include "batchscheduling.h"
 #include "childsetup.h"
 #include "forkbackend.h"
 #include "forkserverbackend.h"
@@ -58,6 +59,9 @@ void Process::start()
     checkCreator("can only start a process object created by current process");
     if (currentProcess().daemon)
         throw ProcessError("AssertionError", "daemonic processes are not allowed to have children");
+    // A child (and a fork server) starts with the policy its starter had before it yielded
+    // the CPU to the workers (a pool's result thread starting a replacement).
+    const BatchScheduling::Suspend normalScheduling;
     switch (m_options.method) {
     case StartMethod::Fork:
         m_backend = std::make_unique<ForkBackend>(m_target, m_options, m_name, m_identity);

@@ -14,8 +14,10 @@
 #include <atomic>
 #include <bit>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <sched.h>
 #include <set>
 #include <sys/resource.h>
 #include <thread>
@@ -867,6 +869,55 @@ private slots:
         Pool halted(options(StartMethod::Fork, 2, nullptr));
         halted.terminate();
         QVERIFY(!halted.waitForWorkers(30));
+    }
+
+    // The result thread is SCHED_BATCH (a worker's report does not preempt another worker);
+    // the workers it starts, replacements included, are not: they run as this process does.
+    void theResultThreadYieldsToTheWorkers_data() { addMethods(); }
+    void theResultThreadYieldsToTheWorkers()
+    {
+        QFETCH(StartMethod, method);
+        const auto batchThreads = [] {
+            int n = 0;
+            for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task"))
+                n += ::sched_getscheduler(std::stoi(entry.path().filename())) == SCHED_BATCH;
+            return n;
+        };
+        QCOMPARE(batchThreads(), 0);
+        {
+            auto log = std::make_shared<EventLog>();
+            PoolOptions o = options(method, 2, log);
+            o.maxtasksperchild = 1; // every chunk's worker is replaced, by the result thread
+            Pool pool(o);
+            QCOMPARE(pool.map("square", range(0, 6), 1), squares(range(0, 6)));
+            // Six workers retired, and their six replacements came up (the last two are alive
+            // now): no start is under way, and the result thread is batch again.
+            QTRY_COMPARE_WITH_TIMEOUT(eventsOf(*log, EventKind::WorkerStarted).size(),
+                                      std::size_t(8), 30000);
+            QCOMPARE(batchThreads(), 1);
+            QCOMPARE(::sched_getscheduler(0), SCHED_OTHER);
+            QCOMPARE(pool.workers().size(), std::size_t(2));
+            for (const WorkerInfo& w : pool.workers()) {
+                const int policy = ::sched_getscheduler(w.pid);
+                QVERIFY2(policy == SCHED_OTHER, qPrintable(QString("%1 (pid %2): %3 (%4)")
+                                                               .arg(QString::fromStdString(w.name))
+                                                               .arg(w.pid)
+                                                               .arg(policy)
+                                                               .arg(std::strerror(errno))));
+            }
+        }
+        QCOMPARE(batchThreads(), 0);
+        // A pool made on another thread: its result thread starts at once, batch, and forks
+        // the first workers itself.
+        std::unique_ptr<Pool> pool;
+        std::thread([&] { pool = std::make_unique<Pool>(options(method, 2)); }).join();
+        QVERIFY(pool->waitForWorkers());
+        QCOMPARE(batchThreads(), 1);
+        QCOMPARE(pool->workers().size(), std::size_t(2));
+        for (const WorkerInfo& w : pool->workers())
+            QCOMPARE(::sched_getscheduler(w.pid), SCHED_OTHER);
+        pool.reset();
+        QCOMPARE(batchThreads(), 0);
     }
 
     // A worker sends a task's start as it happens once a millisecond has passed since its last
