@@ -25,7 +25,8 @@ namespace {
 {
     resetSignals();
     dieWithParent(parent);
-    ::close(sentinelRead);
+    if (sentinelRead >= 0)
+        ::close(sentinelRead);
     // Before closeFdsExcept: 1 and 2 are kept, the extra copy goes with the rest (Entry); a
     // Callable or Task keeps it, as it keeps everything it inherited.
     if (options.outputFd >= 0 && !redirectOutput(options.outputFd))
@@ -89,8 +90,8 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
                                               " to the child: " + std::strerror(errno));
     }
     checkOutputFd(options.outputFd);
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0)
+    int p[2] = {-1, -1};
+    if (options.sentinel && ::pipe2(p, O_CLOEXEC) != 0)
         throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));
 
     // Unflushed output would otherwise be written twice, once by each process (CPython flushes
@@ -108,9 +109,11 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
         childMain(target, options, name, identity, parent, p[0], p[1], entry);
     const int forkErrno = errno;
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    ::close(p[1]);
+    if (p[1] >= 0)
+        ::close(p[1]);
     if (pid < 0) {
-        ::close(p[0]);
+        if (p[0] >= 0)
+            ::close(p[0]);
         throw ProcessError("OSError", std::string("fork: ") + std::strerror(forkErrno));
     }
     m_pid = pid;

@@ -914,6 +914,7 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     if (m_options.method != StartMethod::Fork)
         opts.passFds.push_back(m_queue.fd()); // fork children inherit the mapping itself
     opts.outputFd = m_options.outputFd;
+    opts.sentinel = false; // the result pipe's end of file says when a worker has gone
     try {
         w->process =
             std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);

@@ -23,6 +23,11 @@ struct ProcessOptions
     // descriptor before its target runs, whatever the start method: how a parent captures
     // what its children print. The parent's own 1 and 2 are left alone.
     int outputFd = -1;
+    // fork only: false makes no sentinel (sentinel() is -1), for a creator that learns of the
+    // child's end another way, as a pool does from its result pipe: a pipe less to make and
+    // close per child. join(timeout) then waits on a pidfd. Spawn and forkserver children keep
+    // theirs, which their start-up needs.
+    bool sentinel = true;
 };
 
 // A child process with Python's multiprocessing.Process lifecycle:

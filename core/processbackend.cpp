@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,10 +26,34 @@ std::optional<int> ProcessBackend::wait(std::optional<double> timeoutSeconds)
     if (!timeoutSeconds)
         return collect(true);
     // As CPython's Popen.wait: wait for the sentinel, then collect (without blocking for a
-    // zero timeout, so that join(0) returns at once).
+    // zero timeout, so that join(0) returns at once). A child without one (a fork child
+    // started with ProcessOptions::sentinel false) is waited for on a pidfd.
+    if (m_sentinel < 0)
+        return waitWithoutSentinel(*timeoutSeconds);
     if (!waitReadable(m_sentinel, timeoutSeconds))
         return std::nullopt;
     return collect(*timeoutSeconds > 0);
+}
+
+std::optional<int> ProcessBackend::waitWithoutSentinel(double timeoutSeconds)
+{
+    if (const auto code = collect(false))
+        return code;
+    const int pidfd = int(::syscall(SYS_pidfd_open, m_pid, 0));
+    if (pidfd >= 0) {
+        const bool ended = waitReadable(pidfd, timeoutSeconds);
+        ::close(pidfd);
+        return ended ? collect(true) : collect(false);
+    }
+    // No pidfd (a kernel before 5.3): look every millisecond.
+    const std::int64_t deadline =
+        monotonicNs() + std::int64_t(std::min(std::max(0.0, timeoutSeconds), 1e7) * 1e9);
+    while (monotonicNs() < deadline) {
+        ::usleep(1000);
+        if (const auto code = collect(false))
+            return code;
+    }
+    return collect(false);
 }
 
 void ProcessBackend::sendSignal(int sig)

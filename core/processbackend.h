@@ -39,8 +39,11 @@ protected:
     std::optional<int> collectChild(bool block);
 
     pid_t m_pid = -1;
-    int m_sentinel = -1;
+    int m_sentinel = -1; // -1: none (ProcessOptions::sentinel false)
     std::optional<int> m_returncode;
+
+private:
+    std::optional<int> waitWithoutSentinel(double timeoutSeconds);
 };
 
 // Waits until fd is readable, up to timeoutSeconds (forever when nullopt); true when readable.

@@ -4,6 +4,7 @@
 #include "forkserver.h"
 #include "process.h"
 #include "processerror.h"
+#include "processprobe.h"
 #include "processtestutil.h"
 #include "systemexit.h"
 
@@ -84,6 +85,37 @@ private slots:
         QVERIFY(readable(p.sentinel()));
         p.join(); // joining again is harmless
         QCOMPARE(p.exitcode(), std::optional<int>(0));
+    }
+
+    // A fork child started without a sentinel (as a pool starts its workers, which it watches
+    // through their result pipes): joins, with and without a timeout, work as with one; spawn
+    // and forkserver children keep theirs.
+    void withoutSentinel_data() { pt::addMethodRows(); }
+    void withoutSentinel()
+    {
+        QFETCH(int, method);
+        ProcessOptions o = pt::opts(method);
+        o.sentinel = false;
+        const int fdsBefore = probe::openFdCount();
+        Process p(sleeper(), o);
+        p.start();
+        QCOMPARE(p.sentinel() >= 0, pt::methodOf(method) != StartMethod::Fork);
+        if (pt::methodOf(method) == StartMethod::Fork)
+            QCOMPARE(probe::openFdCount(), fdsBefore); // no descriptor held for the child
+        p.join(0);                                     // at once: it still sleeps
+        QVERIFY(p.isAlive());
+        p.join(0.05);
+        QVERIFY(p.isAlive());
+        QVERIFY(!p.exitcode());
+        p.terminate();
+        p.join(30);
+        QCOMPARE(p.exitcode(), std::optional<int>(-SIGTERM));
+
+        Process q(ProcessTarget::task("exit_with", {5}), o);
+        q.start();
+        q.join(30); // ends long before the timeout: the wait ends with it
+        QCOMPARE(q.exitcode(), std::optional<int>(5));
+        QVERIFY(!q.isAlive());
     }
 
     void runningState_data() { pt::addMethodRows(); }
