@@ -1,6 +1,7 @@
 // BatchScheduling: a thread that yields the CPU to the pool's workers (SCHED_BATCH), and a
 // process it starts, which must not inherit that policy.
 #include "batchscheduling.h"
+#include "forkserver.h"
 #include "process.h"
 #include "systemexit.h"
 
@@ -105,6 +106,27 @@ private slots:
             return stillBatch ? child.exitcode() : std::optional<int>(-100);
         });
         QCOMPARE(exitcode, std::optional<int>(0));
+    }
+
+    // A fork server first needed by a batch thread is started normal too: every forkserver
+    // child is a fork of it, and would inherit its policy.
+    void aForkServerStartedByABatchThreadIsNormal()
+    {
+        QVERIFY(!ForkServer::serverPid()); // this test program has not needed one yet
+        const auto exitcode = onThread([] {
+            BatchScheduling::enter();
+            ProcessOptions options;
+            options.method = StartMethod::ForkServer;
+            Process child(ProcessTarget::task("exit_with", {0}), options);
+            child.start();
+            child.join();
+            return child.exitcode();
+        });
+        QCOMPARE(exitcode, std::optional<int>(0));
+        const auto server = ForkServer::serverPid();
+        QVERIFY(server);
+        QCOMPARE(::sched_getscheduler(*server), SCHED_OTHER);
+        ForkServer::shutdown();
     }
 };
 
