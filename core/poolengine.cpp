@@ -140,10 +140,7 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
             startWorkers(m_processes);
             m_readerPending = true;
         } else {
-            m_resultThread = std::thread([this, &started] {
-                BatchScheduling::enter(); // see resultLoop
-                resultLoop(&started);
-            });
+            m_resultThread = std::thread([this, &started] { runResultThread(&started); });
             startedFuture.get();
         }
     } catch (...) {
@@ -533,10 +530,7 @@ void PoolEngine::startReader()
 {
     std::lock_guard lock(m_readerMutex);
     if (std::exchange(m_readerPending, false))
-        m_resultThread = std::thread([this] {
-            BatchScheduling::enter(); // see resultLoop
-            resultLoop(nullptr);
-        });
+        m_resultThread = std::thread([this] { runResultThread(nullptr); });
 }
 
 bool PoolEngine::waitForWorkers(double timeoutSeconds)
@@ -736,6 +730,12 @@ bool PoolEngine::sendBatch(std::vector<Pending>& batch)
 
 // ---------------------------------------------------------------------------------------------
 // The result thread
+
+void PoolEngine::runResultThread(std::promise<void>* started)
+{
+    BatchScheduling::enter();
+    resultLoop(started);
+}
 
 void PoolEngine::resultLoop(std::promise<void>* started)
 {

@@ -227,10 +227,12 @@ private:
     static constexpr std::size_t kSendBatch = 64;
 
     // started: the first workers are to be started here (see the constructor), then started set.
-    // The pool's own result thread runs it as SCHED_BATCH (BatchScheduling): a worker's report
-    // does not preempt another worker, and is read when a core is free. join() may run it on
-    // the caller's thread too (a pool without work), whose policy stays as it is.
+    // join() may run it on the caller's thread too (a pool without work), whose policy stays
+    // as it is.
     void resultLoop(std::promise<void>* started);
+    // The pool's own result thread: resultLoop as SCHED_BATCH (BatchScheduling), so that a
+    // worker's report does not preempt another worker, and is read when a core is free.
+    void runResultThread(std::promise<void>* started);
     // Workers are made ready first (pipes, slots, the Process objects), then forked back to
     // back: the parent writes fewer pages between forks (each a copy-on-write fault then).
     void startWorkers(int count);
