@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <iterator>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -765,7 +766,10 @@ void PoolEngine::resultLoop(std::promise<void>* started)
         fds.push_back({m_resultWake, POLLIN, 0});
         for (const auto& w : m_workers)
             fds.push_back({w->resultFd, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        int polled = pollBriefly(fds);
+        if (polled == 0)
+            polled = ::poll(fds.data(), fds.size(), -1);
+        if (polled < 0) {
             if (errno == EINTR)
                 continue;
             std::fprintf(stderr, "pool: poll failed: %s\n", std::strerror(errno));
@@ -800,6 +804,38 @@ void PoolEngine::resultLoop(std::promise<void>* started)
         m_readerEnded = true; // no more workers will come up
     }
     m_readyCv.notify_all();
+}
+
+int PoolEngine::pollBriefly(std::vector<pollfd>& fds)
+{
+    {
+        std::lock_guard lock(m_jobsMutex);
+        if (m_jobs.empty())
+            return 0; // no report is due
+    }
+    if (m_usableCpus == 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        m_usableCpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    }
+    const std::int64_t until = monotonicNs() + kReaderSpinNs;
+    while (coreIsSpare()) {
+        const int ready = ::poll(fds.data(), fds.size(), 0);
+        if (ready != 0 || monotonicNs() >= until)
+            return ready;
+        ::sched_yield(); // whatever else waits for this core runs first
+    }
+    return 0;
+}
+
+bool PoolEngine::coreIsSpare() const
+{
+    if (m_queue.pendingBytes() != 0)
+        return false; // a worker is about to take a chunk, and may need this core
+    int running = 0;
+    for (const auto& w : m_workers)
+        running += w->slot && w->slot->state.load(std::memory_order_relaxed) == WorkerSlot::Running;
+    return running < m_usableCpus;
 }
 
 bool PoolEngine::onResultThread() const

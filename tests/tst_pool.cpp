@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -918,6 +919,41 @@ private slots:
             QCOMPARE(::sched_getscheduler(w.pid), SCHED_OTHER);
         pool.reset();
         QCOMPARE(batchThreads(), 0);
+    }
+
+    // The result thread polls its workers' pipes for a moment (50 us) before it sleeps, while
+    // a report is due and a core is spare. It must not go on spinning: neither while one long
+    // task runs (a report is due, a core is free), nor while the pool has no work.
+    void theResultThreadDoesNotSpinWhileItWaits()
+    {
+        // CPU time of this process's threads other than this one (the pool's result and
+        // feeder threads): the workers are other processes.
+        const auto otherThreadsCpu = [] {
+            rusage self{}, thread{};
+            ::getrusage(RUSAGE_SELF, &self);
+            ::getrusage(RUSAGE_THREAD, &thread);
+            const auto us = [](const timeval& t) {
+                return t.tv_sec * 1000000.0 + t.tv_usec;
+            };
+            return (us(self.ru_utime) + us(self.ru_stime) - us(thread.ru_utime) -
+                    us(thread.ru_stime)) /
+                   1e6;
+        };
+        Pool pool(options(StartMethod::Fork, 2));
+        QVERIFY(pool.waitForWorkers());
+        pool.map("square", range(0, 4)); // the result thread is up
+        const double before = otherThreadsCpu();
+        const auto started = std::chrono::steady_clock::now();
+        // The first task's result wakes the result thread while the second runs on.
+        QCOMPARE(pool.map("sleep", {0.0, 0.4}, 1), (Value::List{Value(), Value()}));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200)); // no work at all
+        const double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double cpu = otherThreadsCpu() - before;
+        // A spin that did not stop would take one core for the whole 0.6 s.
+        QVERIFY2(
+            cpu < 0.05,
+            qPrintable(QString("the pool's threads took %1 s of CPU in %2 s").arg(cpu).arg(wall)));
     }
 
     // A worker sends a task's start as it happens once a millisecond has passed since its last
