@@ -319,9 +319,13 @@ void PoolEngine::enqueueChunks(const ChunkPlan& plan)
         p.first = first;
         p.last = end - 1;
         batch.push_back(std::move(p));
-        // The first chunk for each worker goes out alone, so that the sleeping workers wake up
-        // (tens of microseconds) while the caller encodes the rest.
-        if (c < m_processes || std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
+        // The first chunk of every worker goes out at once, with one wake-up call for them
+        // all, so that the workers wake up (tens of microseconds) while the caller encodes the
+        // rest. Together: a worker woken on the caller's own core may preempt the caller at
+        // once, and the others must have been woken by then. (Each worker's first chunk sent
+        // alone let the first worker run its whole chunk before the caller woke the second:
+        // 135-140 us into an is_prime map instead of 30.)
+        if (c + 1 == m_processes || std::int64_t(batch.size()) == kBatch || c + 1 == chunkCount) {
             std::size_t sent = 0;
             {
                 std::lock_guard lock(m_feedMutex);

@@ -921,6 +921,27 @@ private slots:
         QCOMPARE(batchThreads(), 0);
     }
 
+    // The first chunk of every worker goes out in one burst, with one wake-up call for them all
+    // (PoolEngine::enqueueChunks): sent one by one, a worker woken on the caller's core could
+    // take it over and run its whole chunk before the caller woke the next worker. The log
+    // gives the chunks of one burst one submit time, read before its first push.
+    void theFirstChunkOfEveryWorkerGoesOutTogether()
+    {
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(StartMethod::Fork, 3, log));
+        QVERIFY(pool.waitForWorkers());
+        QCOMPARE(pool.map("square", range(0, 40), 4), squares(range(0, 40)));
+        const auto submitted = eventsOf(*log, EventKind::ChunkSubmitted);
+        QCOMPARE(submitted.size(), std::size_t(10));
+        for (std::size_t i = 0; i < submitted.size(); ++i)
+            QCOMPARE(submitted[i].chunk, int(i));
+        QCOMPARE(submitted[1].tNs, submitted[0].tNs);
+        QCOMPARE(submitted[2].tNs, submitted[0].tNs);
+        QVERIFY(submitted[3].tNs > submitted[2].tNs); // the rest: the next burst
+        for (std::size_t i = 4; i < submitted.size(); ++i)
+            QCOMPARE(submitted[i].tNs, submitted[3].tNs);
+    }
+
     // The result thread polls its workers' pipes for a moment (50 us) before it sleeps, while
     // a report is due and a core is spare. It must not go on spinning: neither while one long
     // task runs (a report is due, a core is free), nor while the pool has no work.
