@@ -236,8 +236,8 @@ private:
     // loop sleeps in poll()). A report that comes soon after the last one (the other worker's
     // last chunk of a map, say) is then read at once: a thread woken on an idle vCPU of this
     // project's VM runs 20-25 us after the write, and the last report of a call decides when
-    // the caller has its result. 50 us, about twice that wake-up, bounds what spinning may
-    // waste to about what sleeping costs.
+    // the caller has its result. 50 us, about twice that wake-up, bounds what a wait may spin
+    // away to about two wake-ups' time.
     int pollBriefly(std::vector<pollfd>& fds);
     // No chunk waits in the queue (a worker woken to take it may need this core), and fewer
     // workers run a chunk than this process has cores. Read without locks: a hint.
