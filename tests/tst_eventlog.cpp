@@ -1270,8 +1270,6 @@ private slots:
         QCOMPARE(log.size(), std::size_t(0));
     }
 
-    // Writers appending spans among plain events while a reader walks the log: every task's
-    // start comes before its end, each worker's tasks in order, nothing lost.
     // A log takes the first segments and the segment directories that an ended log of this
     // process kept: it holds its own events only, whatever the old memory held.
     void aLogMadeAfterAnotherHoldsOnlyItsOwn()
@@ -1323,6 +1321,8 @@ private slots:
         QVERIFY(holdsLog(log, 50, 9));
     }
 
+    // Writers appending spans among plain events while a reader walks the log: every task's
+    // start comes before its end, each worker's tasks in order, nothing lost.
     void concurrentSpansAndReader()
     {
         EventLog log;
