@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "poolerror.h"
 #include "poolworker.h"
+#include "sparepointer.h"
 #include "taskclock.h"
 #include "taskregistry.h"
 #include "wire.h"
@@ -60,21 +61,24 @@ constexpr std::align_val_t kPageAlign{4096};
 // mmap, a page fault at its first read and a munmap (about 20-40 us of a Pool(2) with fork,
 // start to join, ~680 us on this project's 2-CPU VM). Its memory is private: a fork child's
 // copy of this pointer is its own copy of the buffer.
-std::atomic<std::uint8_t*> g_spareReadBuffer{nullptr};
+void freeReadBuffer(std::uint8_t* buffer)
+{
+    ::operator delete[](buffer, kPageAlign);
+}
+SparePointer<std::uint8_t, freeReadBuffer> g_spareReadBuffer;
 
 } // namespace
 
 std::uint8_t* PoolEngine::takeReadBuffer()
 {
-    if (std::uint8_t* spare = g_spareReadBuffer.exchange(nullptr))
+    if (std::uint8_t* spare = g_spareReadBuffer.take())
         return spare;
     return static_cast<std::uint8_t*>(::operator new[](kReadBufferBytes, kPageAlign));
 }
 
 void PoolEngine::releaseReadBuffer(std::uint8_t* buffer)
 {
-    if (std::uint8_t* other = g_spareReadBuffer.exchange(buffer))
-        ::operator delete[](other, kPageAlign); // two pools ended: one buffer is kept
+    g_spareReadBuffer.keep(buffer);
 }
 
 PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "sparemapping.h"
+#include "sparepointer.h"
 
 #include <algorithm>
 #include <atomic>
@@ -145,14 +146,15 @@ private:
     // of a few events, made and ended), and in a process that has forked since, fault in page by
     // page. It is private memory: a fork child's copy is its own, fit to take.
     using Directory = std::unique_ptr<std::atomic<T*>[]>;
-    static std::atomic<std::atomic<T*>*>& spareDirectory()
+    static void freeDirectory(std::atomic<T*>* directory) { delete[] directory; }
+    static SparePointer<std::atomic<T*>, freeDirectory>& spareDirectory()
     {
-        static std::atomic<std::atomic<T*>*> spare{nullptr};
+        static SparePointer<std::atomic<T*>, freeDirectory> spare;
         return spare;
     }
     static Directory takeDirectory()
     {
-        if (std::atomic<T*>* kept = spareDirectory().exchange(nullptr))
+        if (std::atomic<T*>* kept = spareDirectory().take())
             return Directory(kept);
         Directory directory(new std::atomic<T*>[MaxSegments]);
         for (std::size_t i = 0; i < MaxSegments; ++i)
@@ -161,7 +163,7 @@ private:
     }
     static void releaseDirectory(Directory directory)
     {
-        delete[] spareDirectory().exchange(directory.release()); // two ended: one is kept
+        spareDirectory().keep(directory.release());
     }
 
     // kSegmentBytes at a 2 MiB boundary, asked to be huge pages and populated; null when the
