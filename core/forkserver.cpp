@@ -27,8 +27,9 @@ namespace poolscope {
 
 namespace {
 
-// Spawns the server from a thread that lives as long as the process: PR_SET_PDEATHSIG fires
-// when the creating thread exits, and the server must not die with a short-lived pool thread.
+// Spawns the server for threads other than the main one, from a thread that lives as long as
+// the process: PR_SET_PDEATHSIG fires when the creating thread exits, and the server must not
+// die with a short-lived pool thread.
 class LauncherThread
 {
 public:
@@ -138,8 +139,15 @@ void stopLocked(ClientState& s)
 void startLocked(ClientState& s)
 {
     const std::string path = workerProgramPath();
-    if (!s.launcher) // first, so that nothing can fail between mkdtemp and the cleanup below
-        s.launcher = new LauncherThread;
+    // PR_SET_PDEATHSIG ties the server to the thread that spawns it. The main thread lives as
+    // long as the process, so it spawns the server itself; any other thread hands that to the
+    // launcher thread. A process that never needs that thread stays single-threaded, and
+    // glibc's fork() is quicker there: in a process that has ever had a second thread it locks
+    // and resets every allocator arena and stdio lock around each fork, about 40 us more per
+    // Pool(2) with fork on this machine's kind (docs/PERFORMANCE.md).
+    const bool mainThread = ::gettid() == ::getpid();
+    if (!mainThread && !s.launcher)      // first, so that nothing can fail between mkdtemp and the
+        s.launcher = new LauncherThread; // cleanup below
     const char* tmp = std::getenv("TMPDIR");
     std::string dirTemplate = std::string(tmp && *tmp ? tmp : "/tmp") + "/poolscope-fs-XXXXXX";
     if (dirTemplate.size() + 8 >= sizeof(sockaddr_un::sun_path))
@@ -173,10 +181,11 @@ void startLocked(ClientState& s)
     const pid_t parent = ::getpid();
     const int lfd = listener.get();
     // Everything by value: the launcher thread reads nothing from this stack.
-    const pid_t server = s.launcher->run([path, lfd, parent] {
+    const auto spawnServer = [path, lfd, parent] {
         return spawnWorkerProgram(path, std::span<const int>(&lfd, 1),
                                   {"--fork-server", "3", std::to_string(parent)});
-    });
+    };
+    const pid_t server = mainThread ? spawnServer() : s.launcher->run(spawnServer);
 
     // The listening socket queues our connection even before the server accepts it.
     UniqueFd conn(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -23,9 +23,10 @@ namespace poolscope {
 //
 // Server side: a single-threaded poll loop over the connection and a signalfd for SIGCHLD. It
 // exits when the connection closes (the parent stopped it or died), after killing and reaping
-// its children, and dies with its parent via PR_SET_PDEATHSIG. It is spawned from a dedicated
-// thread that lives as long as the parent process, because PDEATHSIG fires when the *thread*
-// that created a process exits, and the server must outlive whichever thread started it.
+// its children, and dies with its parent via PR_SET_PDEATHSIG. PDEATHSIG fires when the
+// *thread* that created a process exits, and the server must outlive whichever thread started
+// it: the main thread spawns it itself (it lives as long as the process), any other thread has
+// a dedicated thread that lives as long as the parent process spawn it.
 class ForkServer
 {
 public:

@@ -13,7 +13,10 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <dirent.h>
 #include <fcntl.h>
+#include <functional>
+#include <optional>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -40,6 +43,35 @@ std::optional<int> waitStatus(pid_t pid)
 
 void onSignal(int)
 {}
+
+int threadsOfThisProcess()
+{
+    int n = 0;
+    if (DIR* dir = ::opendir("/proc/self/task")) {
+        while (dirent* e = ::readdir(dir))
+            n += e->d_name[0] != '.';
+        ::closedir(dir);
+    }
+    return n;
+}
+
+// Runs body in a fork child and returns the line it returned; nullopt when the child wrote
+// nothing or did not exit with 0.
+std::optional<QString> lineFromForkChild(const std::function<std::string()>& body)
+{
+    pt::Pipe out;
+    Process child(ProcessTarget::callable([&] {
+        const std::string line = body();
+        (void)!::write(out.w, line.data(), line.size());
+    }));
+    child.start();
+    out.closeWrite();
+    const auto got = pt::readAll(out.r);
+    child.join();
+    if (!got || child.exitcode() != std::optional<int>(0))
+        return std::nullopt;
+    return pt::q(*got);
+}
 
 } // namespace
 
@@ -276,6 +308,51 @@ private slots:
         const auto second = ForkServer::serverPid();
         QVERIFY(second);
         QVERIFY(*second != *first);
+    }
+
+    // The main thread, which lives as long as the process, spawns the server itself: no thread
+    // is added to the process (glibc's fork() is quicker in a process that never had one).
+    // Seen in a fork child, where no server runs yet and the main thread is the only one.
+    void forkServerFromTheMainThreadAddsNoThread()
+    {
+        const auto got = lineFromForkChild([] {
+            Process p(ProcessTarget::task("square", {2}), pt::opts(int(StartMethod::ForkServer)));
+            p.start();
+            p.join();
+            return std::to_string(threadsOfThisProcess()) + " " +
+                   std::to_string(p.exitcode().value_or(-1)) + " " +
+                   (ForkServer::serverPid() ? "up" : "down");
+        });
+        QVERIFY(got);
+        QCOMPARE(*got, QString("1 0 up"));
+    }
+
+    // A server started by a thread that then ends must live on: PR_SET_PDEATHSIG would kill a
+    // server that thread had spawned itself. Other threads hand the spawn to a launcher thread
+    // that lives as long as the process.
+    void forkServerOutlivesTheThreadThatStartedIt()
+    {
+        const auto got = lineFromForkChild([] {
+            const ProcessOptions o = pt::opts(int(StartMethod::ForkServer));
+            std::optional<pid_t> first;
+            std::thread([&] {
+                Process p(ProcessTarget::task("square", {2}), o);
+                p.start();
+                p.join();
+                first = ForkServer::serverPid();
+            }).join();
+            // Time for a death signal to arrive, had the server been tied to that thread.
+            ::usleep(100'000);
+            Process p(ProcessTarget::task("square", {3}), o);
+            p.start();
+            p.join();
+            const auto second = ForkServer::serverPid();
+            return std::string(first ? "up" : "down") + " " +
+                   (first && first == second ? "same" : "replaced") + " " +
+                   std::to_string(p.exitcode().value_or(-1));
+        });
+        QVERIFY(got);
+        QCOMPARE(*got, QString("up same 0"));
     }
 
     void startFromSeveralThreads_data() { pt::addMethodRows(); }
