@@ -1499,8 +1499,19 @@ void PoolEngine::terminateWorkers()
         if (w->process->isAlive())
             w->process->terminate();
     }
+    // SIGTERM ends a worker at once: workers keep its default action. One still there after
+    // the grace period cannot act on it: it is stopped (SIGSTOP), or it is a fork child stuck
+    // before it unblocked its signals, on a lock that another thread of the parent held when
+    // it forked (GCC 12's AddressSanitizer allocator can leave one so; CPython's reference
+    // notes the same of any lock). It gets SIGKILL, so that terminate() and the destructor
+    // never hang, where CPython's terminate() would.
+    const std::int64_t deadline = monotonicNs() + kTerminateGraceNs;
     for (auto& w : m_workers) {
-        w->process->join();
+        w->process->join(double(std::max<std::int64_t>(0, deadline - monotonicNs())) / 1e9);
+        if (!w->process->exitcode()) {
+            w->process->kill();
+            w->process->join();
+        }
         if (w->resultFd >= 0)
             ::close(w->resultFd);
         Event exited;

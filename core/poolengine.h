@@ -279,7 +279,10 @@ private:
     // A map's chunk is in: when it was the last, settles the job's result and unregisters it.
     void mapChunkDone(int jobId, Job& job);
     void breakPool(const RemoteError& error);
+    // SIGTERM to every live worker, then joins them; one still there after
+    // kTerminateGraceNs gets SIGKILL (see the definition).
     void terminateWorkers();
+    static constexpr std::int64_t kTerminateGraceNs = 2'000'000'000;
     void publishWorkers();
 
     PoolOptions m_options;

@@ -17,6 +17,8 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <future>
 #include <map>
 #include <sched.h>
 #include <set>
@@ -52,6 +54,16 @@ std::vector<Event> eventsOf(const EventLog& log, EventKind kind)
         if (log.at(i).kind == kind)
             out.push_back(log.at(i));
     return out;
+}
+
+// The state letter of /proc/<pid>/stat ('T': stopped); 0 when it cannot be read.
+char processState(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    const auto paren = line.rfind(')'); // the name may hold spaces and parentheses
+    return paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '\0';
 }
 
 PoolOptions options(StartMethod method, int processes, std::shared_ptr<EventLog> log = nullptr)
@@ -541,6 +553,38 @@ private slots:
             QCOMPARE(e.a, -15);
         QCOMPARE(eventsOf(*log, EventKind::PoolTerminated).size(), std::size_t(1));
         QCOMPARE(errorType([&] { pool.map("square", {1}); }), "ValueError: Pool not running");
+    }
+
+    // A worker that cannot act on SIGTERM (here: stopped, which keeps the signal pending; in
+    // the wild: a fork child stuck before it unblocked its signals) gets SIGKILL after
+    // PoolEngine's grace period, so that terminate() returns where CPython's would hang.
+    void terminateKillsAWorkerThatCannotTakeSigterm_data() { addMethods(); }
+    void terminateKillsAWorkerThatCannotTakeSigterm()
+    {
+        QFETCH(StartMethod, method);
+        auto log = std::make_shared<EventLog>();
+        Pool pool(options(method, 2, log));
+        QVERIFY(pool.waitForWorkers());
+        const auto workers = pool.workers();
+        QCOMPARE(workers.size(), std::size_t(2));
+        const pid_t stopped = workers[0].pid;
+        QCOMPARE(::kill(stopped, SIGSTOP), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(processState(stopped) == 'T', 10000);
+        auto done = std::async(std::launch::async, [&] {
+            pool.terminate();
+            pool.join();
+        });
+        const bool returned = done.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+        if (!returned)
+            ::kill(stopped, SIGKILL); // lets a terminate() that waits for ever return
+        done.get();
+        QVERIFY(returned);
+        std::map<pid_t, long long> codes;
+        for (const auto& e : eventsOf(*log, EventKind::WorkerExited))
+            codes[e.pid] = e.a;
+        QCOMPARE(codes.size(), std::size_t(2));
+        QCOMPARE(codes[stopped], -SIGKILL);
+        QCOMPARE(codes[workers[1].pid], -SIGTERM);
     }
 
     void destructorTerminates()
