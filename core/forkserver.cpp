@@ -82,8 +82,8 @@ struct ClientState
     LauncherThread* launcher = nullptr; // never destroyed: its thread never ends
 };
 
-// Heap objects that are never freed: a forked child abandons the parent's (their mutexes may be
-// in any state) and starts over; exit-time destruction would race other threads.
+// A heap object that is never freed: exit-time destruction would race other threads. A forked
+// child resets it in place (atforkChild).
 std::atomic<ClientState*> g_state{nullptr};
 
 void atforkPrepare()
@@ -100,10 +100,17 @@ void atforkChild()
 {
     // The connection and the server belong to the parent. Close our copy (never shutdown(),
     // which would cut the parent's connection too); the launcher thread does not exist here.
-    ClientState* old = g_state.load();
-    if (old->conn >= 0)
-        ::close(old->conn);
-    g_state = new ClientState;
+    // The mutex is held by this thread (atforkPrepare). Reset in place, without allocating:
+    // this runs before the child has unblocked its signals, and an allocation here could wait
+    // for ever on a lock another thread of the parent held at the fork (GCC 12's ASan
+    // allocator, see docs/ARCHITECTURE.md), where nothing but SIGKILL would end the child.
+    ClientState* s = g_state.load();
+    if (s->conn >= 0)
+        ::close(s->conn);
+    s->conn = -1;
+    s->server = -1;
+    s->launcher = nullptr; // its object stays behind, unused, like the parent's never-freed one
+    s->mutex.unlock();
 }
 
 ClientState& state()
