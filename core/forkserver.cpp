@@ -153,8 +153,9 @@ void startLocked(ClientState& s)
     // and resets every allocator arena and stdio lock around each fork, about 40 us more per
     // Pool(2) with fork on this machine's kind (docs/PERFORMANCE.md).
     const bool mainThread = ::gettid() == ::getpid();
-    if (!mainThread && !s.launcher)      // first, so that nothing can fail between mkdtemp and the
-        s.launcher = new LauncherThread; // cleanup below
+    // Before mkdtemp, so that nothing can fail between it and the cleanup below.
+    if (!mainThread && !s.launcher)
+        s.launcher = new LauncherThread;
     const char* tmp = std::getenv("TMPDIR");
     std::string dirTemplate = std::string(tmp && *tmp ? tmp : "/tmp") + "/poolscope-fs-XXXXXX";
     if (dirTemplate.size() + 8 >= sizeof(sockaddr_un::sun_path))

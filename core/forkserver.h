@@ -25,8 +25,8 @@ namespace poolscope {
 // exits when the connection closes (the parent stopped it or died), after killing and reaping
 // its children, and dies with its parent via PR_SET_PDEATHSIG. PDEATHSIG fires when the
 // *thread* that created a process exits, and the server must outlive whichever thread started
-// it: the main thread spawns it itself (it lives as long as the process), any other thread has
-// a dedicated thread that lives as long as the parent process spawn it.
+// it: the main thread spawns it itself (it lives as long as the process); for any other thread
+// a dedicated thread that lives as long as the parent process spawns it.
 class ForkServer
 {
 public:
