@@ -39,7 +39,8 @@ struct ProcessOptions
 // Linux caveat: PR_SET_PDEATHSIG fires when the *thread* that created the child exits, not
 // when the parent process does. Start processes from a thread that outlives them (the pool
 // starts its workers from threads that live as long as the pool). The fork server is exempt:
-// it is started from a dedicated thread that lives as long as the process (see ForkServer).
+// the main thread spawns it itself, and any other thread has a thread that lives as long as
+// the process spawn it (see ForkServer).
 //
 // Descriptors: every descriptor the core creates is O_CLOEXEC. A fork child running a Callable
 // or a Task keeps everything it inherited (fork's lesson), an Entry child keeps only 0, 1, 2

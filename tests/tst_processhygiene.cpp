@@ -223,11 +223,6 @@ private slots:
     void childrenDieWithTheirParent()
     {
         QFETCH(int, method);
-#if defined(__SANITIZE_THREAD__)
-        if (pt::methodOf(method) == StartMethod::ForkServer)
-            QSKIP("ThreadSanitizer kills a child of a multi-threaded process that starts a "
-                  "thread (here the fork server's launcher thread in the intermediate child)");
-#endif
         ForkServer::shutdown();
         const Snapshot base = snapshot();
         pt::Subreaper subreaper;
