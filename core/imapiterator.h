@@ -43,6 +43,10 @@ public:
     void setChunkCount(std::int64_t chunks);
 
 private:
+    // How long next() looks for a result without sleeping (see next()): about twice the
+    // wake-up of a thread on a halted vCPU of this project's VM, as AsyncResult's.
+    static constexpr std::int64_t kSpinNs = 50'000;
+
     const int m_job;
     const bool m_ordered;
     const bool m_endsAfterError;

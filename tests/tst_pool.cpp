@@ -236,6 +236,35 @@ private slots:
                  "ValueError: Chunksize must be 1+, not -3");
     }
 
+    // next(timeout) raises TimeoutError when no result comes in time, a timeout of 0 included,
+    // and the iteration goes on after it, as with CPython's IMapIterator.next(timeout).
+    void imapNextTimesOut_data() { addMethods(); }
+    void imapNextTimesOut()
+    {
+        QFETCH(StartMethod, method);
+        PoolOptions o = options(method, 2);
+        o.taskOptions.timeScale = 1.0;
+        Pool pool(o);
+        for (bool ordered : {true, false}) {
+            const Value::List in{0.4, 0.0};
+            auto it = ordered ? pool.imap("sleep", in) : pool.imapUnordered("sleep", in);
+            if (!ordered) // the short task's result comes first, in arrival order
+                QCOMPARE(it->next(10.0), std::optional<Value>(Value()));
+            for (double timeout : {0.0, 0.01}) {
+                try {
+                    it->next(timeout);
+                    QFAIL("no timeout");
+                } catch (const PoolTimeoutError& e) {
+                    QCOMPARE(QString::fromStdString(e.type()), "TimeoutError");
+                }
+            }
+            QCOMPARE(it->next(10.0), std::optional<Value>(Value()));
+            if (ordered)
+                QCOMPARE(it->next(0.0), std::optional<Value>(Value())); // already here
+            QVERIFY(!it->next(10.0).has_value());
+        }
+    }
+
     // imap holds early results back; imap_unordered hands each out as it arrives. With seeded
     // random delays the arrival order is recorded in the log (ChunkResult events), and:
     // imap yields in input order whatever the arrival order; imap_unordered yields in arrival
@@ -1019,6 +1048,34 @@ private slots:
         QVERIFY2(
             cpu < 0.05,
             qPrintable(QString("the pool's threads took %1 s of CPU in %2 s").arg(cpu).arg(wall)));
+    }
+
+    // imap's next() looks for a result without sleeping for a moment (50 us) before it sleeps.
+    // It must not go on spinning while a long task runs: the waiting thread's own CPU time
+    // stays small.
+    void imapNextDoesNotSpinWhileItWaits()
+    {
+        const auto threadCpu = [] {
+            rusage r{};
+            ::getrusage(RUSAGE_THREAD, &r);
+            return r.ru_utime.tv_sec + r.ru_stime.tv_sec +
+                   (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+        };
+        PoolOptions o = options(StartMethod::Fork, 2);
+        o.taskOptions.timeScale = 1.0;
+        Pool pool(o);
+        QVERIFY(pool.waitForWorkers());
+        for (bool ordered : {true, false}) {
+            auto it =
+                ordered ? pool.imap("sleep", {0.0, 0.4}) : pool.imapUnordered("sleep", {0.0, 0.4});
+            QCOMPARE(it->next(10.0), std::optional<Value>(Value()));
+            const double before = threadCpu();
+            QCOMPARE(it->next(10.0), std::optional<Value>(Value())); // waits about 0.4 s
+            const double cpu = threadCpu() - before;
+            // A spin that did not stop would take this thread's core for the whole 0.4 s.
+            QVERIFY2(cpu < 0.05, qPrintable(QString("next() took %1 s of CPU").arg(cpu)));
+            QVERIFY(!it->next(10.0).has_value());
+        }
     }
 
     // A worker sends a task's start as it happens once a millisecond has passed since its last
