@@ -40,6 +40,7 @@ void ImapIterator::deliverChunk(std::int64_t chunk, std::vector<Item> items)
                 ++m_chunksReady;
             }
         }
+        m_changes.fetch_add(1, std::memory_order_release);
     }
     m_cv.notify_all();
 }
@@ -49,6 +50,7 @@ void ImapIterator::setChunkCount(std::int64_t chunks)
     {
         std::lock_guard lock(m_mutex);
         m_chunkCount = chunks;
+        m_changes.fetch_add(1, std::memory_order_release);
     }
     m_cv.notify_all();
 }
@@ -71,8 +73,13 @@ std::optional<Value> ImapIterator::next(std::optional<double> timeoutSeconds)
                            : kSpinNs;
         const std::int64_t spinUntil = monotonicNs() + spinNs;
         while (!available() && monotonicNs() < spinUntil) {
+            // Between looks only the change counter is read, not the mutex, which the result
+            // thread takes for each delivery.
+            const std::uint64_t seen = m_changes.load(std::memory_order_acquire);
             lock.unlock();
-            ::sched_yield();
+            do
+                ::sched_yield();
+            while (m_changes.load(std::memory_order_acquire) == seen && monotonicNs() < spinUntil);
             lock.lock();
         }
     }

@@ -3,6 +3,7 @@
 #include "remoteerror.h"
 #include "value.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -61,6 +62,7 @@ private:
     std::optional<std::int64_t> m_chunkCount;
     std::int64_t m_chunksReady = 0; // chunks moved to m_ready (or handed out)
     bool m_finished = false;        // an error ended the iteration
+    std::atomic<std::uint64_t> m_changes{0}; // counts deliveries, for next()'s looks
 };
 
 } // namespace poolscope
