@@ -773,6 +773,59 @@ void poolscopeRecordingFigures()
     recordBestPool("recording.off", soff, kThroughputItems);
 }
 
+// Whether this process has two cores now: the raw pool of two workers maps the is_prime input
+// at least 1.5x as fast as this thread computes it alone (about 1.9x with two cores). The host
+// of this VM sometimes runs both vCPUs on one core for seconds (PERFORMANCE.md, "Noise"),
+// and a speedup measured then says nothing about a pool. Forked workers, not threads: this
+// process stays single-threaded for the figures after it.
+bool twoCoresNow()
+{
+    const auto numbers = primeCandidates(kPrimeInputs[0]);
+    RawPool two(2, defaultChunksize(kPrimes, 2), RawOp::IsPrime);
+    double best = 0;
+    for (int i = 0; i < 3; ++i) {
+        auto t0 = monotonicNs();
+        int primes = 0;
+        for (const std::int64_t n : numbers)
+            primes += poolscope::isPrime(n);
+        const auto alone = monotonicNs() - t0;
+        t0 = monotonicNs();
+        const auto out = two.map(numbers);
+        const auto pool = monotonicNs() - t0;
+        if (primes == 0 || out.size() != numbers.size())
+            fail("is_prime: wrong results in the two-core check");
+        best = std::max(best, double(alone) / double(pool));
+    }
+    return best >= 1.5;
+}
+
+// Runs `measureAll` (which records its figures) with two cores: waits up to 30 s for them
+// first, and measures again (up to twice more) when they were gone right after it. Says so
+// when it waited or measured again; when the machine never gave two cores the figures stand,
+// with a note.
+void onTwoCores(const char* what, void (*measureAll)())
+{
+    for (int attempt = 1;; ++attempt) {
+        const auto start = monotonicNs();
+        bool two = twoCoresNow();
+        while (!two && monotonicNs() - start < 30'000'000'000) {
+            ::usleep(200'000);
+            two = twoCoresNow();
+        }
+        const double waited = seconds(monotonicNs() - start);
+        if (!two)
+            std::printf("  %s: this VM gave one core only for 30 s; measured anyway\n", what);
+        else if (waited > 0.5)
+            std::printf("  %s: waited %.1f s for two cores (a host spell)\n", what, waited);
+        std::fflush(stdout);
+        measureAll();
+        if (!two || twoCoresNow() || attempt == 3)
+            return;
+        std::printf("  %s: one core only right after; measuring again\n", what);
+        std::fflush(stdout);
+    }
+}
+
 void poolscopeIsPrimeFigures()
 {
     for (const PrimeInput& input : kPrimeInputs) {
@@ -814,7 +867,10 @@ const Section kSections[] = {
     {"map", rawMapFigure, (poolscopeMapFigure)},
     {"apply", rawApplyFigure, (poolscopeApplyFigure)},
     {"recording", nullptr, (poolscopeRecordingFigures)},
-    {"isprime", rawIsPrimeFigure, (poolscopeIsPrimeFigures)},
+    {"isprime", [] { onTwoCores("raw is_prime", rawIsPrimeFigure); },
+     [] {
+         onTwoCores("is_prime", poolscopeIsPrimeFigures);
+     }},
 };
 
 void runSection(const Section& section)
