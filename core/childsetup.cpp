@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,6 @@
 #include <exception>
 #include <fcntl.h>
 #include <memory>
-#include <stdio_ext.h>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -52,6 +52,16 @@ void printTraceback(std::string_view where, const std::string& type, const std::
     std::fflush(stderr);
 }
 
+// The kernel's struct sigaction (rt_sigaction), not glibc's: a 64-bit mask, and a restorer
+// that only a handler needs.
+struct KernelSigaction
+{
+    void (*handler)(int) = nullptr;
+    unsigned long flags = 0;
+    void (*restorer)() = nullptr;
+    std::uint64_t mask = 0;
+};
+
 int closeRange(unsigned first, unsigned last)
 {
 #ifdef SYS_close_range
@@ -82,22 +92,33 @@ void becomeChildProcess(std::string name, std::string identity, bool daemon, int
 
 void resetSignals()
 {
-    struct sigaction sa
-    {};
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
+    // Straight to the kernel, through syscall(): a fork child faults in every page of code it
+    // runs for the first time (fork copies no page tables of code), and sigemptyset(),
+    // sigaction(), sigprocmask() and prctl() each live on a page of libc of their own, about
+    // 3 us each with the unmapping at exit. The kernel's sigaction has no restorer to set for
+    // SIG_DFL. Signals 32 and 33 are glibc's own (thread cancellation, setxid): glibc installs
+    // their handlers once per process and refuses to change them, so they are left alone.
+    KernelSigaction dfl{};
+    dfl.handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            ::sigaction(sig, &sa, nullptr); // fails harmlessly for libc-reserved signals
+        if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33)
+            continue;
+        ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const std::uint64_t none = 0;
+    ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
+}
+
+void ignoreSignal(int sig)
+{
+    KernelSigaction ign{};
+    ign.handler = SIG_IGN;
+    ::syscall(SYS_rt_sigaction, sig, &ign, nullptr, sizeof ign.mask); // see resetSignals()
 }
 
 void dieWithParent(pid_t expectedParent)
 {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != expectedParent)
         ::raise(SIGKILL); // the parent is already gone: do what PDEATHSIG would have done
 }
@@ -183,13 +204,17 @@ void setOsThreadName(std::string_view name)
 {
     char buf[16] = {};
     name.copy(buf, 15);
-    ::prctl(PR_SET_NAME, buf);
+    ::syscall(SYS_prctl, PR_SET_NAME, buf, 0, 0, 0); // not prctl(): see resetSignals()
 }
 
 void flushStdStreams()
 {
+    // The buffer's fill is read from the FILE itself (glibc's public fields, as __fpending()
+    // reads them): __fpending() is a page of libc code of its own that a fork child would fault
+    // in just before it exits. A wide-oriented stream (_mode > 0) keeps its bytes elsewhere: it
+    // is always flushed.
     for (FILE* stream : {stdout, stderr}) {
-        if (__fpending(stream) > 0)
+        if (stream->_mode > 0 || stream->_IO_write_ptr > stream->_IO_write_base)
             std::fflush(stream);
     }
 }

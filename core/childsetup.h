@@ -37,6 +37,9 @@ void becomeChildProcess(std::string name, std::string identity, bool daemon, int
 // Default dispositions for every signal, then an empty signal mask (pending signals, such as a
 // terminate() that raced the start, are delivered with their default action right here).
 void resetSignals();
+// SIG_IGN for sig, as signal(sig, SIG_IGN) but without faulting in libc's signal code (see
+// resetSignals()).
+void ignoreSignal(int sig);
 // PR_SET_PDEATHSIG(SIGKILL), then the race check: a parent that died before the prctl is not
 // noticed by the kernel, so compare getppid() with the pid the parent had and die if it changed.
 void dieWithParent(pid_t expectedParent);

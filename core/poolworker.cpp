@@ -116,7 +116,9 @@ public:
         ready.kind = WorkerReport::Kind::Ready;
         ready.pid = ::getpid();
         ready.ppid = ::getppid();
-        ready.readyNs = monotonicNs();
+        // A worker that is closed before its first task (a pool created and closed) reads the
+        // clock only here: by system call, so that it never maps the vDSO (clock.h).
+        ready.readyNs = monotonicNsBySyscall();
         if (!send(ready))
             return 0;
         m_lastSendNs = ready.readyNs;
@@ -450,7 +452,7 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
 {
     try {
         // Writes to a parent that is gone must fail with EPIPE, not kill the worker silently.
-        std::signal(SIGPIPE, SIG_IGN);
+        ignoreSignal(SIGPIPE);
         PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
         // The lifeline and the result pipe; and the queue's memfd, unless inherited.
         const std::size_t expected = config.inheritedQueue ? 2 : 3;

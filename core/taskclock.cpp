@@ -56,21 +56,29 @@ bool TaskClock::tscUsable()
 
 TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc)
 {
-    anchor(); // the rate's base: by the first chunk, it is usually known
+    // The rate's base: by the first chunk, it is usually known. Read by system call: a new
+    // worker has not mapped the vDSO yet, and one that is stopped before its first chunk never
+    // needs it (clock.h).
+    m_counterAsked = true;
+    std::int64_t ns;
+    std::int64_t ticks;
+    readPair(ns, ticks, true);
+    startStretch(ns, ticks);
 }
 
 // The clock and the counter read together: the counter on both sides of the clock, again when
 // something (a preemption) came between them, so that an anchor pairs them within a microsecond.
-void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks) const
+void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall) const
 {
+    const auto clock = bySyscall ? monotonicNsBySyscall : monotonicNs;
     if (!m_tsc || !m_counterAsked) {
-        ns = monotonicNs();
+        ns = clock();
         ticks = 0;
         return;
     }
     for (int attempt = 0;; ++attempt) {
         const std::int64_t before = tsc();
-        ns = monotonicNs();
+        ns = clock();
         const std::int64_t after = tsc();
         ticks = before + (after - before) / 2;
         if (after - before < kMaxPairTicks || attempt == 3)

@@ -54,7 +54,8 @@ public:
                             std::vector<std::int64_t>& out);
 
 private:
-    void readPair(std::int64_t& ns, std::int64_t& ticks) const;
+    // bySyscall: the clock is read by system call (monotonicNsBySyscall) instead of the vDSO.
+    void readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall = false) const;
     void startStretch(std::int64_t ns, std::int64_t ticks);
 
     bool m_tsc;
