@@ -190,9 +190,9 @@ void recordBest(const std::string& key, const std::vector<std::vector<double>>& 
 
 // Back-to-back lifecycles of a Pool(2) (or of two raw forks) come in phases on this VM: one
 // block of a hundred runs at one pace and the next perhaps at another, up to 1.3x apart
-// (PERFORMANCE.md, "Fourteenth session"). Where the kernel places each new child (beside its
-// parent, or on the other vCPU next to the first child) depends on how busy it has lately
-// seen the two vCPUs, and the lifecycles themselves keep them busy. So these figures measure
+// (PERFORMANCE.md, "Best of five blocks"). What differs is where the kernel places the new
+// workers (one beside the parent, or both on the other vCPU), which seems to follow how busy
+// it has lately seen the two vCPUs, and the lifecycles keep them busy. So these figures measure
 // lifeBlocks() blocks, in turn with the other lifecycle figures, and keep the best block;
 // bench/cpython_bench.py does the same for CPython's.
 int lifeBlocks()
