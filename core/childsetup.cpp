@@ -98,10 +98,12 @@ void resetSignals()
     // 3 us each with the unmapping at exit. The kernel's sigaction has no restorer to set for
     // SIG_DFL. Signals 32 and 33 are glibc's own (thread cancellation, setxid): glibc installs
     // their handlers once per process and refuses to change them, so they are left alone.
+    constexpr int kGlibcCancel = 32; // SIGCANCEL
+    constexpr int kGlibcSetxid = 33; // SIGSETXID
     KernelSigaction dfl{};
     dfl.handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33)
+        if (sig == SIGKILL || sig == SIGSTOP || sig == kGlibcCancel || sig == kGlibcSetxid)
             continue;
         ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
     }
