@@ -52,15 +52,29 @@ void printTraceback(std::string_view where, const std::string& type, const std::
     std::fflush(stderr);
 }
 
-// The kernel's struct sigaction (rt_sigaction), not glibc's: a 64-bit mask, and a restorer
-// that only a handler needs.
-struct KernelSigaction
+// A signal's disposition set to SIG_DFL or SIG_IGN. On x86-64, straight to the kernel through
+// syscall() (see resetSignals()), with the kernel's struct sigaction: a 64-bit mask, and a
+// restorer that only a handler needs. Elsewhere (another layout), through libc.
+void setDisposition(int sig, void (*disposition)(int))
 {
-    void (*handler)(int) = nullptr;
-    unsigned long flags = 0;
-    void (*restorer)() = nullptr;
-    std::uint64_t mask = 0;
-};
+#if defined(__x86_64__)
+    struct KernelSigaction
+    {
+        void (*handler)(int) = nullptr;
+        unsigned long flags = 0;
+        void (*restorer)() = nullptr;
+        std::uint64_t mask = 0;
+    } sa;
+    sa.handler = disposition;
+    ::syscall(SYS_rt_sigaction, sig, &sa, nullptr, sizeof sa.mask);
+#else
+    struct sigaction sa
+    {};
+    sa.sa_handler = disposition;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+#endif
+}
 
 int closeRange(unsigned first, unsigned last)
 {
@@ -95,27 +109,28 @@ void resetSignals()
     // Straight to the kernel, through syscall(): a fork child faults in every page of code it
     // runs for the first time (fork copies no page tables of code), and sigemptyset(),
     // sigaction(), sigprocmask() and prctl() each live on a page of libc of their own, about
-    // 3 us each with the unmapping at exit. The kernel's sigaction has no restorer to set for
-    // SIG_DFL. Signals 32 and 33 are glibc's own (thread cancellation, setxid): glibc installs
-    // their handlers once per process and refuses to change them, so they are left alone.
+    // 3 us each with the unmapping at exit. Signals 32 and 33 are glibc's own (thread
+    // cancellation, setxid): glibc installs their handlers once per process and refuses to
+    // change them, so they are left alone.
     constexpr int kGlibcCancel = 32; // SIGCANCEL
     constexpr int kGlibcSetxid = 33; // SIGSETXID
-    KernelSigaction dfl{};
-    dfl.handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP || sig == kGlibcCancel || sig == kGlibcSetxid)
-            continue;
-        ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+        if (sig != SIGKILL && sig != SIGSTOP && sig != kGlibcCancel && sig != kGlibcSetxid)
+            setDisposition(sig, SIG_DFL);
     }
+#if defined(__x86_64__)
     const std::uint64_t none = 0;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
+#else
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+#endif
 }
 
 void ignoreSignal(int sig)
 {
-    KernelSigaction ign{};
-    ign.handler = SIG_IGN;
-    ::syscall(SYS_rt_sigaction, sig, &ign, nullptr, sizeof ign.mask); // see resetSignals()
+    setDisposition(sig, SIG_IGN);
 }
 
 void dieWithParent(pid_t expectedParent)
