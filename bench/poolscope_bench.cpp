@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <pthread.h>
+#include <sched.h>
 #include <set>
 #include <signal.h>
 #include <spawn.h>
@@ -301,16 +302,67 @@ double rawSpawnSample(const std::string& path)
     return seconds(monotonicNs() - t0);
 }
 
+// The first two CPUs this process may run on; false when it may run on one only.
+bool twoCpus(int& a, int& b)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return false;
+    int found = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; ++cpu) {
+        if (CPU_ISSET(cpu, &set))
+            (found++ == 0 ? a : b) = cpu;
+    }
+    return found == 2;
+}
+
+bool pinTo(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one) == 0;
+}
+
+// This thread's CPUs, given back when the scope ends (measurements after it are not pinned).
+class AffinityRestore
+{
+public:
+    AffinityRestore() { m_saved = sched_getaffinity(0, sizeof m_set, &m_set) == 0; }
+    ~AffinityRestore()
+    {
+        if (m_saved)
+            sched_setaffinity(0, sizeof m_set, &m_set);
+    }
+    AffinityRestore(const AffinityRestore&) = delete;
+    AffinityRestore& operator=(const AffinityRestore&) = delete;
+
+private:
+    cpu_set_t m_set{};
+    bool m_saved = false;
+};
+
 // 8 bytes there and back between this process and a child, over two pipes; one sample per
-// round trip.
+// round trip. Across cores: this thread on one CPU and the child on another while it runs,
+// as a pool's worker runs beside its caller (and as the issue's scale has it, "a pipe round
+// trip across cores"). Left to the kernel, the child was sometimes placed on this thread's
+// own core, where a round trip is a direct hand-over: 4.1-4.5 us against 31-46 us in 2 of 9
+// runs (PERFORMANCE.md, "Fourteenth session").
 std::vector<double> rawPipeRoundTrips(int warmup, int repeats)
 {
+    int here = 0;
+    int elsewhere = 0;
+    const bool pinned = twoCpus(here, elsewhere);
+    const AffinityRestore restore;
     int there[2];
     int back[2];
     makePipe(there);
     makePipe(back);
     const pid_t pid = forkHelper();
     if (pid == 0) {
+        if (pinned)
+            (void)pinTo(elsewhere); // unpinned, the figure is the kernel's choice as before
         close(there[1]);
         close(back[0]);
         try {
@@ -324,6 +376,8 @@ std::vector<double> rawPipeRoundTrips(int warmup, int repeats)
     }
     close(there[0]);
     close(back[1]);
+    if (pinned)
+        (void)pinTo(here);
     std::int64_t i = 0;
     auto samples = measure(warmup, repeats, [&] {
         std::int64_t v = i++;
