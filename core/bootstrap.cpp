@@ -119,7 +119,7 @@ int Bootstrap::run(std::span<const int> fds) const
             // the entry itself reports the malformed payload
         }
     }
-    return runBootstrapped(where, [&] {
+    return runBootstrapped(where, {}, [&] {
         if (!fn)
             throw TaskError("ValueError", "unknown entry point '" + entry + "'");
         return fn(payload, fds);

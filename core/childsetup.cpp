@@ -94,11 +94,19 @@ CurrentProcess& currentProcess()
     return current;
 }
 
-void becomeChildProcess(std::string name, std::string identity, bool daemon, int ownSentinelFd)
+void makeRoomForChild(std::string_view name, std::string_view identity)
 {
     auto& cp = currentProcess();
-    cp.name = std::move(name);
-    cp.identity = std::move(identity);
+    cp.name.reserve(name.size());
+    cp.identity.reserve(identity.size());
+}
+
+void becomeChildProcess(std::string_view name, std::string_view identity, bool daemon,
+                        int ownSentinelFd)
+{
+    auto& cp = currentProcess();
+    cp.name.assign(name); // no allocation after makeRoomForChild()
+    cp.identity.assign(identity);
     cp.daemon = daemon;
     cp.ownSentinelFd = ownSentinelFd;
     cp.counterBase = nextProcessNumber();
@@ -140,10 +148,10 @@ void dieWithParent(pid_t expectedParent)
         ::raise(SIGKILL); // the parent is already gone: do what PDEATHSIG would have done
 }
 
-void closeFdsExcept(std::vector<int> keep)
+void closeFdsExcept(std::span<int> keep)
 {
     std::sort(keep.begin(), keep.end());
-    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    keep = keep.first(std::size_t(std::unique(keep.begin(), keep.end()) - keep.begin()));
     unsigned next = 0;
     bool ok = true;
     for (int fd : keep) {
@@ -263,13 +271,14 @@ bool redirectOutput(int fd)
     return true;
 }
 
-int runBootstrapped(std::string_view where, const std::function<int()>& body)
+int bootstrapFailed(std::string_view kind, std::string_view name)
 {
-    int code = 1;
+    const std::string where =
+        name.empty() ? std::string(kind) : std::string(kind) + " " + std::string(name);
     try {
-        code = body();
+        throw;
     } catch (const SystemExit& e) {
-        code = e.code;
+        return e.code;
     } catch (const TaskError& e) {
         printTraceback(where, e.type(), e.message());
     } catch (const std::exception& e) {
@@ -277,8 +286,7 @@ int runBootstrapped(std::string_view where, const std::function<int()>& body)
     } catch (...) {
         printTraceback(where, "Exception", "unknown C++ exception");
     }
-    flushStdStreams();
-    return code;
+    return 1;
 }
 
 int runTaskTarget(const std::string& name, const Value::List& args, const TaskOptions& options)

@@ -3,7 +3,6 @@
 #include "taskoptions.h"
 #include "value.h"
 
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,8 +29,14 @@ struct CurrentProcess
 
 CurrentProcess& currentProcess();
 
+// Called in a parent about to fork a child that will be `name` (identity): grows this
+// process's own current_process() strings so that the child's becomeChildProcess() copies into
+// them without allocating (a fork child's first allocation faults in malloc's code and heap
+// pages: see ARCHITECTURE.md). The strings' contents do not change.
+void makeRoomForChild(std::string_view name, std::string_view identity);
 // Called in a new child: sets current_process() and restarts the Process-N count at 1.
-void becomeChildProcess(std::string name, std::string identity, bool daemon, int ownSentinelFd);
+void becomeChildProcess(std::string_view name, std::string_view identity, bool daemon,
+                        int ownSentinelFd);
 
 // Child-side hygiene, in the order a new child applies it.
 // Default dispositions for every signal, then an empty signal mask (pending signals, such as a
@@ -44,8 +49,9 @@ void ignoreSignal(int sig);
 // noticed by the kernel, so compare getppid() with the pid the parent had and die if it changed.
 void dieWithParent(pid_t expectedParent);
 // Closes every descriptor except those listed (close_range over the gaps, /proc/self/fd scan
-// when close_range is unavailable).
-void closeFdsExcept(std::vector<int> keep);
+// when close_range is unavailable). Sorts `keep` in place; allocates nothing where close_range
+// works (a fork child calls it before its first allocation).
+void closeFdsExcept(std::span<int> keep);
 // Moves fds[i] to base + i (fds may overlap the targets) and updates the vector.
 void moveFds(std::vector<int>& fds, int base);
 // Sets FD_CLOEXEC on every descriptor >= lowest (so that later exec'd programs don't inherit).
@@ -67,10 +73,26 @@ void checkOutputFd(int fd);
 // whether fd itself stays open. False (errno set) when dup2 fails.
 bool redirectOutput(int fd);
 
+// Inside a catch block of runBootstrapped(): the exit code for the exception in flight (n for
+// SystemExit{n}, else 1 after printing "Process <name>:\nTraceback ...\n<Type>: <message>" to
+// stderr, the traceback naming "<kind name>").
+int bootstrapFailed(std::string_view kind, std::string_view name);
+
 // Runs a process target the way multiprocessing's Process._bootstrap does and returns the exit
 // code: 0 on return (or the function's int), n on SystemExit{n}, 1 on any exception after
-// printing "Process <name>:\nTraceback ...\n<Type>: <message>" to stderr.
-int runBootstrapped(std::string_view where, const std::function<int()>& body);
+// printing the traceback (bootstrapFailed). A template, not a std::function: a fork child
+// allocates nothing to call its target (see makeRoomForChild()).
+template <class Body> int runBootstrapped(std::string_view kind, std::string_view name, Body&& body)
+{
+    int code = 1;
+    try {
+        code = body();
+    } catch (...) {
+        code = bootstrapFailed(kind, name);
+    }
+    flushStdStreams();
+    return code;
+}
 
 // A registered task as a process target, in the child: runs it with a TaskContext (index 0,
 // the options) and returns 0; the result is discarded. An unknown name raises

@@ -7,11 +7,14 @@
 #include "processerror.h"
 #include "taskregistry.h"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -37,9 +40,18 @@ namespace {
         inherited >= 0 && inherited != sentinelWrite)
         ::close(inherited);
     if (target.kind() == ProcessTarget::Kind::Entry) {
-        std::vector<int> keep{0, 1, 2, sentinelWrite};
-        keep.insert(keep.end(), options.passFds.begin(), options.passFds.end());
-        closeFdsExcept(std::move(keep));
+        // On the stack when it fits (a pool worker passes two): nothing allocated yet.
+        std::array<int, 16> small{};
+        const std::size_t n = 4 + options.passFds.size();
+        const std::unique_ptr<int[]> large(n > small.size() ? new int[n] : nullptr);
+        const std::span<int> keep =
+            large ? std::span<int>(large.get(), n) : std::span<int>(small).first(n);
+        keep[0] = 0;
+        keep[1] = 1;
+        keep[2] = 2;
+        keep[3] = sentinelWrite;
+        std::copy(options.passFds.begin(), options.passFds.end(), keep.begin() + 4);
+        closeFdsExcept(keep);
     }
     becomeChildProcess(name, identity, options.daemon, sentinelWrite);
     setOsThreadName(name);
@@ -47,18 +59,18 @@ namespace {
     int code = 1;
     switch (target.kind()) {
     case ProcessTarget::Kind::Callable:
-        code = runBootstrapped("C++ callable", [&] {
+        code = runBootstrapped("C++ callable", {}, [&] {
             target.function()();
             return 0;
         });
         break;
     case ProcessTarget::Kind::Task:
-        code = runBootstrapped("task " + target.name(), [&] {
+        code = runBootstrapped("task", target.name(), [&] {
             return runTaskTarget(target.name(), target.args(), target.options());
         });
         break;
     case ProcessTarget::Kind::Entry:
-        code = runBootstrapped("entry " + target.name(),
+        code = runBootstrapped("entry", target.name(),
                                [&] { return entry(target.payload(), options.passFds); });
         break;
     }
@@ -90,6 +102,7 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
                                               " to the child: " + std::strerror(errno));
     }
     checkOutputFd(options.outputFd);
+    makeRoomForChild(name, identity);
     int p[2] = {-1, -1};
     if (options.sentinel && ::pipe2(p, O_CLOEXEC) != 0)
         throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));

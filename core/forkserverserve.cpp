@@ -145,7 +145,7 @@ private:
         dieWithParent(m_self);
         std::vector<int> keep{0, 1, 2};
         keep.insert(keep.end(), pass.begin(), pass.end());
-        closeFdsExcept(std::move(keep)); // the connection, the signalfd, every status socket
+        closeFdsExcept(keep); // the connection, the signalfd, every status socket
         moveFds(pass, 3);
         const int code = boot.run(pass);
         flushStdStreams();

@@ -960,8 +960,17 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     opts.outputFd = m_options.outputFd;
     opts.sentinel = false; // the result pipe's end of file says when a worker has gone
     try {
-        w->process =
-            std::make_unique<Process>(ProcessTarget::entry("pool-worker", config.encode()), opts);
+        // A fork child is handed its configuration ready to use, with room for its first
+        // reports (InheritedWorker); any other child decodes it.
+        Bytes payload;
+        if (m_options.method == StartMethod::Fork) {
+            w->inherited = std::make_unique<InheritedWorker>(std::move(config));
+            payload = w->inherited->payload();
+        } else {
+            payload = config.encode();
+        }
+        w->process = std::make_unique<Process>(
+            ProcessTarget::entry("pool-worker", std::move(payload)), opts);
     } catch (...) {
         ::close(pipeFds[0]);
         ::close(pipeFds[1]);

@@ -2,6 +2,7 @@
 
 #include "asyncresult.h"
 #include "imapiterator.h"
+#include "inheritedworker.h"
 #include "pool.h"
 #include "pooloptions.h"
 #include "poolprotocol.h"
@@ -167,6 +168,8 @@ private:
         std::int64_t startedUpTo = 0;
         std::int64_t lastEndNs = 0;
         Value::List chunkValues;
+        // Fork only: what the worker starts from, inherited with the parent's memory.
+        std::unique_ptr<InheritedWorker> inherited;
     };
 
     void checkRunning() const;

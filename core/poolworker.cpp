@@ -2,6 +2,7 @@
 
 #include "childsetup.h"
 #include "clock.h"
+#include "inheritedworker.h"
 #include "poolprotocol.h"
 #include "systemexit.h"
 #include "taskclock.h"
@@ -101,11 +102,13 @@ void keepFreedMemory()
 class WorkerLoop
 {
 public:
-    WorkerLoop(PoolWorkerConfig config, TaskQueue& queue, int lifelineFd, int resultFd,
-               WorkerSlot* slot)
-        : m_config(std::move(config)), m_name(currentProcess().name), m_queue(queue),
+    // config, frame and input outlive the loop (a fork worker's are inherited: see
+    // InheritedWorker); frame and input are its reusable buffers.
+    WorkerLoop(const PoolWorkerConfig& config, Bytes& frame, Bytes& input, TaskQueue& queue,
+               int lifelineFd, int resultFd, WorkerSlot* slot)
+        : m_config(config), m_name(currentProcess().name), m_queue(queue),
           m_readerId(std::uint32_t(::getpid())), m_lifelineFd(lifelineFd), m_resultFd(resultFd),
-          m_slot(slot), m_clock(m_config.tscClock)
+          m_slot(slot), m_clock(m_config.tscClock), m_frame(frame), m_input(input)
     {}
 
     int run()
@@ -123,12 +126,11 @@ public:
             return 0;
         m_lastSendNs = ready.readyNs;
         std::int64_t tasksDone = 0;
-        Bytes buffer;
         for (;;) {
             m_slot->state.store(WorkerSlot::Idle, std::memory_order_relaxed);
-            if (!m_queue.pop(m_readerId, buffer, [this] { return parentAlive(); }))
+            if (!m_queue.pop(m_readerId, m_input, [this] { return parentAlive(); }))
                 return 0; // the parent is gone
-            const ChunkMessage msg = decodeChunk(buffer);
+            const ChunkMessage msg = decodeChunk(m_input);
             if (msg.stop) {
                 m_slot->state.store(WorkerSlot::Stopped, std::memory_order_release);
                 return 0;
@@ -428,8 +430,8 @@ private:
         m_pipeBytes = got > 0 ? std::size_t(got) : kMaxPipeBytes; // refused: do not ask again
     }
 
-    PoolWorkerConfig m_config;
-    std::string m_name; // "ForkPoolWorker-3"
+    const PoolWorkerConfig& m_config;
+    const std::string& m_name; // "ForkPoolWorker-3" (currentProcess(), for the process's life)
     TaskQueue& m_queue;
     std::uint32_t m_readerId;
     int m_lifelineFd;
@@ -441,10 +443,30 @@ private:
     std::int64_t m_lastTaskNs = -1;  // its last timed task's (or group's per task) ns; -1: none
     WorkerReport m_report;           // the chunk's report, reused
     std::vector<std::int64_t> m_readings; // recording: see runChunk
-    Bytes m_frame;                   // the encoded report, reused
+    Bytes& m_frame;                       // the encoded report, reused
+    Bytes& m_input;                       // the message taken from the queue, reused
     std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
     bool m_keepsFreedMemory = false; // keepFreedMemory() done
 };
+
+int runWorker(const PoolWorkerConfig& config, Bytes& frame, Bytes& input, std::span<const int> fds)
+{
+    // The lifeline and the result pipe; and the queue's memfd, unless inherited.
+    const std::size_t expected = config.inheritedQueue ? 2 : 3;
+    if (fds.size() < expected) {
+        std::fprintf(stderr, "pool worker: expected %zu descriptors, got %zu\n", expected,
+                     fds.size());
+        return 2;
+    }
+    TaskQueue queue = config.inheritedQueue
+                          ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
+                          : TaskQueue::attach(fds[2]);
+    if (config.slot < 0)
+        throw std::runtime_error("no status slot " + std::to_string(config.slot));
+    WorkerSlot* slot = queue.slot(std::size_t(config.slot)); // checks the upper bound
+    WorkerLoop loop(config, frame, input, queue, fds[0], fds[1], slot);
+    return loop.run();
+}
 
 } // namespace
 
@@ -453,22 +475,12 @@ int runPoolWorker(std::span<const std::uint8_t> payload, std::span<const int> fd
     try {
         // Writes to a parent that is gone must fail with EPIPE, not kill the worker silently.
         ignoreSignal(SIGPIPE);
-        PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
-        // The lifeline and the result pipe; and the queue's memfd, unless inherited.
-        const std::size_t expected = config.inheritedQueue ? 2 : 3;
-        if (fds.size() < expected) {
-            std::fprintf(stderr, "pool worker: expected %zu descriptors, got %zu\n", expected,
-                         fds.size());
-            return 2;
-        }
-        TaskQueue queue = config.inheritedQueue
-                              ? TaskQueue::inherited(reinterpret_cast<void*>(config.inheritedQueue))
-                              : TaskQueue::attach(fds[2]);
-        if (config.slot < 0)
-            throw std::runtime_error("no status slot " + std::to_string(config.slot));
-        WorkerSlot* slot = queue.slot(std::size_t(config.slot)); // checks the upper bound
-        WorkerLoop loop(std::move(config), queue, fds[0], fds[1], slot);
-        return loop.run();
+        if (InheritedWorker* inherited = InheritedWorker::fromPayload(payload))
+            return runWorker(inherited->config, inherited->frame, inherited->input, fds);
+        const PoolWorkerConfig config = PoolWorkerConfig::decode(payload);
+        Bytes frame;
+        Bytes input;
+        return runWorker(config, frame, input, fds);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pool worker: %s\n", e.what());
         return 1;

@@ -1,11 +1,13 @@
 // The pool's messages: chunks (parent to workers, through the task queue) and reports (workers
 // to parent, over the result pipe). Round trips of every kind, decoding into a reused report
 // (nothing left over from the previous one), and bad bytes: a WireError, never a crash.
+#include "inheritedworker.h"
 #include "poolprotocol.h"
 #include "poolworker.h"
 #include "wire.h"
 
 #include <QTest>
+#include <cstring>
 #include <random>
 #include <unistd.h>
 
@@ -379,6 +381,35 @@ private slots:
         const Bytes old = encodeValue(Value(Value::List{TaskOptions{}.toValue(), 0LL, std::string(),
                                                         Value(Value::List{}), true, false}));
         QVERIFY_THROWS_EXCEPTION(WireError, PoolWorkerConfig::decode(old));
+    }
+
+    void inheritedWorkerPayloadNamesItsObject()
+    {
+        // A fork worker's payload is the address of what the parent prepared for it (the
+        // child has the same memory); anything else is an encoded configuration, or nothing.
+        PoolWorkerConfig c;
+        c.initializer = "square";
+        c.slot = 1;
+        const InheritedWorker w(c);
+        QCOMPARE(w.config.initializer, std::string("square"));
+        QCOMPARE(w.config.slot, std::int64_t(1));
+        QVERIFY(w.frame.capacity() >= 256); // a Ready report and a stop need no allocation
+        QVERIFY(w.input.capacity() >= 256);
+        QCOMPARE(InheritedWorker::fromPayload(w.payload()), &w);
+
+        QCOMPARE(InheritedWorker::fromPayload(c.encode()), nullptr);
+        QCOMPARE(InheritedWorker::fromPayload(Bytes{}), nullptr);
+        Bytes wrongMagic = w.payload();
+        wrongMagic[0] ^= 0xff;
+        QCOMPARE(InheritedWorker::fromPayload(wrongMagic), nullptr);
+        // The right tag, but the address holds no prepared worker.
+        alignas(InheritedWorker) std::uint8_t zeros[sizeof(InheritedWorker)] = {};
+        Bytes stray = w.payload();
+        const auto address = reinterpret_cast<std::uintptr_t>(zeros);
+        std::memcpy(stray.data() + sizeof InheritedWorker::kMagic, &address, sizeof address);
+        QCOMPARE(InheritedWorker::fromPayload(stray), nullptr);
+        const Bytes whole = w.payload();
+        QCOMPARE(InheritedWorker::fromPayload(std::span(whole).first(8)), nullptr);
     }
 
     void badReportsAreRefused()
