@@ -88,24 +88,28 @@ int closeRange(unsigned first, unsigned last)
 
 } // namespace
 
+constexpr std::size_t kChildNameRoom = 63;
+
 CurrentProcess& currentProcess()
 {
-    static CurrentProcess current;
+    // Room for any child's name and identity ("ForkPoolWorker-12", "3:1:2"), made once, here:
+    // a fork child's becomeChildProcess() then copies into these buffers, inherited with the
+    // parent's memory, instead of allocating (a fork child's first allocation faults in
+    // malloc's code and heap pages: ARCHITECTURE.md). Longer ones allocate, as before.
+    static CurrentProcess current = [] {
+        CurrentProcess c;
+        c.name.reserve(kChildNameRoom);
+        c.identity.reserve(kChildNameRoom);
+        return c;
+    }();
     return current;
-}
-
-void makeRoomForChild(std::string_view name, std::string_view identity)
-{
-    auto& cp = currentProcess();
-    cp.name.reserve(name.size());
-    cp.identity.reserve(identity.size());
 }
 
 void becomeChildProcess(std::string_view name, std::string_view identity, bool daemon,
                         int ownSentinelFd)
 {
     auto& cp = currentProcess();
-    cp.name.assign(name); // no allocation after makeRoomForChild()
+    cp.name.assign(name); // into the room currentProcess() made
     cp.identity.assign(identity);
     cp.daemon = daemon;
     cp.ownSentinelFd = ownSentinelFd;

@@ -29,11 +29,6 @@ struct CurrentProcess
 
 CurrentProcess& currentProcess();
 
-// Called in a parent about to fork a child that will be `name` (identity): grows this
-// process's own current_process() strings so that the child's becomeChildProcess() copies into
-// them without allocating (a fork child's first allocation faults in malloc's code and heap
-// pages: see ARCHITECTURE.md). The strings' contents do not change.
-void makeRoomForChild(std::string_view name, std::string_view identity);
 // Called in a new child: sets current_process() and restarts the Process-N count at 1.
 void becomeChildProcess(std::string_view name, std::string_view identity, bool daemon,
                         int ownSentinelFd);
@@ -81,7 +76,7 @@ int bootstrapFailed(std::string_view kind, std::string_view name);
 // Runs a process target the way multiprocessing's Process._bootstrap does and returns the exit
 // code: 0 on return (or the function's int), n on SystemExit{n}, 1 on any exception after
 // printing the traceback (bootstrapFailed). A template, not a std::function: a fork child
-// allocates nothing to call its target (see makeRoomForChild()).
+// allocates nothing to call its target.
 template <class Body> int runBootstrapped(std::string_view kind, std::string_view name, Body&& body)
 {
     int code = 1;

@@ -102,7 +102,6 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
                                               " to the child: " + std::strerror(errno));
     }
     checkOutputFd(options.outputFd);
-    makeRoomForChild(name, identity);
     int p[2] = {-1, -1};
     if (options.sentinel && ::pipe2(p, O_CLOEXEC) != 0)
         throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));

@@ -59,11 +59,7 @@ TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc)
     // The rate's base: by the first chunk, it is usually known. Read by system call: a new
     // worker has not mapped the vDSO yet, and one that is stopped before its first chunk never
     // needs it (clock.h).
-    m_counterAsked = true;
-    std::int64_t ns;
-    std::int64_t ticks;
-    readPair(ns, ticks, true);
-    startStretch(ns, ticks);
+    startAnchor(true, true);
 }
 
 // The clock and the counter read together: the counter on both sides of the clock, again when
@@ -88,10 +84,15 @@ void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall) 
 
 std::int64_t TaskClock::anchor(bool counter)
 {
+    return startAnchor(counter, false);
+}
+
+std::int64_t TaskClock::startAnchor(bool counter, bool bySyscall)
+{
     m_counterAsked = counter;
     std::int64_t ns;
     std::int64_t ticks;
-    readPair(ns, ticks);
+    readPair(ns, ticks, bySyscall);
     startStretch(ns, ticks);
     return ns;
 }
@@ -127,7 +128,7 @@ std::int64_t TaskClock::convert(std::span<std::int64_t> readings)
     }
     std::int64_t ns;
     std::int64_t ticks;
-    readPair(ns, ticks);
+    readPair(ns, ticks, false);
     if (m_stretchTicks) {
         // This stretch's own rate, from its two anchors: exact at both ends.
         const double scale =

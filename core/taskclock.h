@@ -54,8 +54,10 @@ public:
                             std::vector<std::int64_t>& out);
 
 private:
-    // bySyscall: the clock is read by system call (monotonicNsBySyscall) instead of the vDSO.
-    void readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall = false) const;
+    // anchor(), the clock read by system call (monotonicNsBySyscall) instead of the vDSO when
+    // bySyscall.
+    std::int64_t startAnchor(bool counter, bool bySyscall);
+    void readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall) const;
     void startStretch(std::int64_t ns, std::int64_t ticks);
 
     bool m_tsc;
