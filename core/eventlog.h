@@ -1,5 +1,6 @@
 #pragma once
 
+#include "adaptivemutex.h"
 #include "event.h"
 
 #include <atomic>
@@ -123,7 +124,7 @@ public:
 
     private:
         EventLog& m_log;
-        std::lock_guard<std::mutex> m_lock;
+        std::lock_guard<AdaptiveMutex> m_lock;
     };
 
     std::size_t size() const;
@@ -164,7 +165,7 @@ private:
     static SpanPart spanPart(const Record& r, std::uint64_t local);
 
     std::unique_ptr<Storage> m_storage;
-    std::mutex m_writeMutex;
+    AdaptiveMutex m_writeMutex;
     mutable std::atomic<std::size_t> m_hint{0}; // the record at() found last: readers go in order
 };
 

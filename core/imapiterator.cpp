@@ -40,8 +40,9 @@ void ImapIterator::deliverChunk(std::int64_t chunk, std::vector<Item> items)
                 ++m_chunksReady;
             }
         }
-        m_changes.fetch_add(1, std::memory_order_release);
     }
+    // After the unlock: a caller looking at the counter then finds the mutex free.
+    m_changes.fetch_add(1, std::memory_order_release);
     m_cv.notify_all();
 }
 

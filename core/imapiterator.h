@@ -1,5 +1,6 @@
 #pragma once
 
+#include "adaptivemutex.h"
 #include "remoteerror.h"
 #include "value.h"
 
@@ -53,8 +54,10 @@ private:
     const bool m_endsAfterError;
     std::shared_ptr<EventLog> m_log;
 
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
+    // Taken by the caller for each result and by the result thread for each delivery, a few
+    // hundred nanoseconds each: it tries again before it sleeps (AdaptiveMutex).
+    AdaptiveMutex m_mutex;
+    std::condition_variable_any m_cv;
     std::deque<Item> m_ready;                          // handed out in this order
     std::map<std::int64_t, std::vector<Item>> m_early; // ordered mode: chunks that came early
     std::int64_t m_nextChunk = 0; // ordered mode: the chunk the caller waits for
