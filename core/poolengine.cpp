@@ -774,9 +774,16 @@ void PoolEngine::resultLoop(std::promise<void>* started)
         fds.push_back({m_resultWake, POLLIN, 0});
         for (const auto& w : m_workers)
             fds.push_back({w->resultFd, POLLIN, 0});
-        int polled = pollBriefly(fds);
-        if (polled == 0)
-            polled = ::poll(fds.data(), fds.size(), -1);
+        int polled = reportsWaiting() ? 1 : pollBriefly(fds);
+        if (polled == 0) {
+            // Asleep: each worker rings its pipe's doorbell when it next reports (ResultRing).
+            bool sleep = true;
+            for (const auto& w : m_workers)
+                sleep = w->ring.sleepUnlessData() && sleep;
+            polled = sleep ? ::poll(fds.data(), fds.size(), -1) : 1;
+            for (const auto& w : m_workers)
+                w->ring.awake();
+        }
         if (polled < 0) {
             if (errno == EINTR)
                 continue;
@@ -790,16 +797,19 @@ void PoolEngine::resultLoop(std::promise<void>* started)
         if (fds[0].revents)
             drain(m_resultWake);
 
-        // Read everything first, then handle the exits (handleExit changes m_workers).
+        // Read everything first, then handle the exits (handleExit changes m_workers). The
+        // doorbells first: the reports they rang for are in the ring by then; and a worker at end
+        // of file has published all it ever will.
         std::vector<Worker*> exited;
         for (std::size_t i = 1; i < fds.size(); ++i) {
-            if (!fds[i].revents)
-                continue;
             Worker& w = *m_workers[i - 1];
-            bool eof = false;
-            readWorker(w, eof);
-            if (eof)
+            if (fds[i].revents && drainDoorbells(w)) {
                 exited.push_back(&w);
+                while (w.ring.available() != 0) // all of it: no more will come
+                    readReports(w);
+            } else {
+                readReports(w);
+            }
         }
         for (Worker* w : exited)
             handleExit(*w);
@@ -828,6 +838,8 @@ int PoolEngine::pollBriefly(std::vector<pollfd>& fds)
     }
     const std::int64_t until = monotonicNs() + kReaderSpinNs;
     while (coreIsSpare()) {
+        if (reportsWaiting())
+            return 1;
         const int ready = ::poll(fds.data(), fds.size(), 0);
         if (ready != 0 || monotonicNs() >= until)
             return ready;
@@ -866,19 +878,10 @@ std::function<void()> PoolEngine::spinAssist() const
 
 void PoolEngine::assistLocked()
 {
-    // One turn of the result thread's reading, without the exits: only the result thread
-    // reaps and replaces workers, and a worker that has gone stays at end of file for it.
-    m_assistFds.clear();
+    // One turn of the result thread's reading, the rings only: only the result thread reads
+    // the doorbells (see drainDoorbells), and reaps and replaces workers.
     for (const auto& w : m_workers)
-        m_assistFds.push_back({w->resultFd, POLLIN, 0});
-    if (::poll(m_assistFds.data(), m_assistFds.size(), 0) <= 0)
-        return;
-    for (std::size_t i = 0; i < m_assistFds.size(); ++i) {
-        if (!(m_assistFds[i].revents & POLLIN))
-            continue;
-        bool eof = false;
-        readWorker(*m_workers[i], eof);
-    }
+        readReports(*w);
 }
 
 void PoolEngine::settle(const std::shared_ptr<AsyncResult>& result, std::function<void()> settleIt)
@@ -940,6 +943,8 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     }
     w->slotIndex = m_freeSlots.back();
     w->slot = new (m_queue.slot(w->slotIndex)) WorkerSlot(); // Starting, no job
+    w->ring = m_queue.resultRing(w->slotIndex);
+    w->ring.reset(); // a dead worker's leftovers, if the slot had one
     PoolWorkerConfig config;
     config.slot = std::int64_t(w->slotIndex);
     config.taskOptions = m_options.taskOptions;
@@ -1003,8 +1008,35 @@ void PoolEngine::publishWorkers()
     m_workerInfo = std::move(info);
 }
 
-void PoolEngine::readWorker(Worker& w, bool& eof)
+bool PoolEngine::reportsWaiting() const
 {
+    for (const auto& w : m_workers)
+        if (w->ring.isValid() && w->ring.available() != 0)
+            return true;
+    return false;
+}
+
+bool PoolEngine::drainDoorbells(Worker& w)
+{
+    std::uint8_t bells[64];
+    for (;;) {
+        const ssize_t n = ::read(w.resultFd, bells, sizeof bells);
+        if (n == ssize_t(sizeof bells))
+            continue;
+        if (n > 0)
+            return false;
+        if (n == 0)
+            return true; // end of file: the worker has gone
+        if (errno == EINTR)
+            continue;
+        return errno != EAGAIN;
+    }
+}
+
+void PoolEngine::readReports(Worker& w)
+{
+    if (!w.ring.isValid() || w.ring.available() == 0)
+        return;
     // The buffer is the engine's, not the stack's: a caller's thread reads here too (assist),
     // and its stack may be small. Frames are parsed where they are: from the read buffer when
     // nothing was left over from the previous read (the common case), else from the inbox.
@@ -1024,19 +1056,11 @@ void PoolEngine::readWorker(Worker& w, bool& eof)
             intoInbox = true;
         }
     }
-    const ssize_t n = ::read(w.resultFd, buf, want);
+    const std::size_t n = w.ring.read(buf, want);
     if (intoInbox)
-        w.inbox.resize(had + std::size_t(std::max<ssize_t>(n, 0)));
-    if (n < 0) {
-        if (errno == EINTR || errno == EAGAIN)
-            return;
-        eof = true;
+        w.inbox.resize(had + n);
+    if (n == 0)
         return;
-    }
-    if (n == 0) {
-        eof = true;
-        return;
-    }
     // Every report in these bytes arrived now: one clock reading for all of them.
     const std::int64_t receivedNs = m_log ? monotonicNs() : 0;
     std::span<const std::uint8_t> bytes(buf, std::size_t(n));

@@ -156,6 +156,7 @@ private:
         int resultFd = -1;
         int resultWriteFd = -1; // the worker's end, until it has started
         WorkerSlot* slot = nullptr; // in the task queue's memory
+        ResultRing ring;            // its reports, in the task queue's memory (the slot's)
         std::size_t slotIndex = 0;
         Bytes inbox; // bytes read but not yet parsed into frames
         bool ready = false;
@@ -234,9 +235,10 @@ private:
     // as it is.
     void resultLoop(std::promise<void>* started);
     // The result loop's wait, first without sleeping: while a job is registered and a core
-    // is spare (coreIsSpare), polls the result pipes without blocking for up to kReaderSpinNs,
-    // yielding the core between polls. Returns poll()'s count, 0 when nothing came (then the
-    // loop sleeps in poll()). A report that comes soon after the last one (the other worker's
+    // is spare (coreIsSpare), looks at the result rings and polls the result pipes without
+    // blocking for up to kReaderSpinNs, yielding the core between looks. Returns poll()'s count
+    // (1 for reports in a ring), 0 when nothing came (then the loop sleeps in poll(), each ring's
+    // doorbell armed). A report that comes soon after the last one (the other worker's
     // last chunk of a map, say) is then read at once: a thread woken on an idle vCPU of this
     // project's VM runs 20-25 us after the write, and the last report of a call decides when
     // the caller has its result. 50 us, about twice that wake-up, bounds what a wait may spin
@@ -254,7 +256,13 @@ private:
     void startWorkers(int count);
     std::unique_ptr<Worker> prepareWorker();
     void launchWorker(Worker& worker);
-    void readWorker(Worker& worker, bool& eof);
+    // Reads the reports in the worker's result ring (frames may span reads: Worker::inbox).
+    void readReports(Worker& worker);
+    // Reads the worker's result pipe, which carries doorbell bytes only; true at end of file
+    // (the worker has gone). The result thread's alone: a doorbell read elsewhere would leave
+    // it asleep.
+    bool drainDoorbells(Worker& worker);
+    bool reportsWaiting() const; // in any worker's ring
     // Takes the report's values; receivedNs: when the bytes holding it were read (recording).
     void handleReport(Worker& worker, WorkerReport& report, std::int64_t receivedNs);
     // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
@@ -336,15 +344,15 @@ private:
     std::vector<std::unique_ptr<Worker>> m_workers;
     WorkerReport m_report;                         // reused for every report
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
-    std::vector<pollfd> m_assistFds;
     int m_usableCpus = 0; // the result thread's: this process's CPUs (affinity), read once
-    // What one read() of a result pipe brings: as much as a worker's grown pipe holds (1 MiB,
-    // see the worker's roomFor). Not zeroed: pages that no read reaches are never touched (a
-    // page fault each, and an idle pool reads a few bytes). Page-aligned, as the pipe's pages
-    // are: the kernel copies a read with `rep movsb`, which AMD's Zen cores run several times
-    // slower when the destination is a few bytes past the source modulo 4 KiB, as it was at
-    // malloc's 16-byte offset into a fresh mapping (40% of a map of 100,000 squares).
-    // A pool's buffer goes on to the next pool of the process (see takeReadBuffer).
+    // What one read of a result ring brings: up to all it holds (ResultRing::kDefaultCapacity,
+    // 256 KiB; the buffer keeps the 1 MiB the grown result pipes once needed). Not zeroed: pages
+    // that no read reaches are never touched (a page fault each, and an idle pool reads a few
+    // bytes). Page-aligned, as the pipe's pages are: the kernel copies a read with `rep movsb`,
+    // which AMD's Zen cores run several times slower when the destination is a few bytes past the
+    // source modulo 4 KiB, as it was at malloc's 16-byte offset into a fresh mapping (40% of a map
+    // of 100,000 squares). A pool's buffer goes on to the next pool of the process (see
+    // takeReadBuffer).
     struct ReadBufferRelease
     {
         void operator()(std::uint8_t* p) const { releaseReadBuffer(p); }

@@ -12,10 +12,8 @@
 #include "workerslot.h"
 
 #include <algorithm>
-#include <bit>
 #include <csignal>
 #include <cstdio>
-#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <unistd.h>
@@ -108,7 +106,8 @@ public:
                int lifelineFd, int resultFd, WorkerSlot* slot)
         : m_config(config), m_name(currentProcess().name), m_queue(queue),
           m_readerId(std::uint32_t(::getpid())), m_lifelineFd(lifelineFd), m_resultFd(resultFd),
-          m_slot(slot), m_clock(m_config.tscClock), m_frame(frame), m_input(input)
+          m_slot(slot), m_ring(queue.resultRing(std::size_t(config.slot))),
+          m_clock(m_config.tscClock), m_frame(frame), m_input(input)
     {}
 
     int run()
@@ -128,7 +127,7 @@ public:
         std::int64_t tasksDone = 0;
         for (;;) {
             m_slot->state.store(WorkerSlot::Idle, std::memory_order_relaxed);
-            if (!m_queue.pop(m_readerId, m_input, [this] { return parentAlive(); }))
+            if (!m_queue.pop(m_readerId, m_input, m_parentAlive))
                 return 0; // the parent is gone
             const ChunkMessage msg = decodeChunk(m_input);
             if (msg.stop) {
@@ -411,23 +410,8 @@ private:
     bool send(const WorkerReport& report)
     {
         encodeReportFrame(report, m_frame);
-        roomFor(m_frame.size());
-        return writeAll(m_resultFd, m_frame.data(), m_frame.size());
-    }
-
-    // A report larger than the result pipe (a chunk of 12,500 results and end times is about
-    // 200 KB; a pipe holds 64 KiB) would go in pieces, the worker blocking until the parent has
-    // read each: the first such report grows the pipe to hold it (up to 1 MiB, which anyone may
-    // ask for; /proc/sys/fs/pipe-max-size). Only workers that send such reports grow theirs:
-    // the size counts against the user's fs.pipe-user-pages-soft. Refused: stays as it is.
-    void roomFor(std::size_t bytes)
-    {
-        constexpr std::size_t kMaxPipeBytes = std::size_t(1) << 20;
-        if (bytes <= m_pipeBytes || m_pipeBytes >= kMaxPipeBytes)
-            return;
-        const int got =
-            ::fcntl(m_resultFd, F_SETPIPE_SZ, int(std::min(kMaxPipeBytes, std::bit_ceil(bytes))));
-        m_pipeBytes = got > 0 ? std::size_t(got) : kMaxPipeBytes; // refused: do not ask again
+        // Through the result ring; the pipe carries a doorbell byte when the parent sleeps.
+        return m_ring.write(m_frame, m_ringDoorbell, m_parentAlive);
     }
 
     const PoolWorkerConfig& m_config;
@@ -437,6 +421,14 @@ private:
     int m_lifelineFd;
     int m_resultFd;
     WorkerSlot* m_slot;
+    ResultRing m_ring; // in the queue's memory: this worker's reports
+    const std::function<bool()> m_ringDoorbell = [this] {
+        static constexpr std::uint8_t kDoorbell = 1;
+        return writeAll(m_resultFd, &kDoorbell, 1);
+    };
+    const std::function<bool()> m_parentAlive = [this] {
+        return parentAlive();
+    };
     TaskClock m_clock;
     std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
     std::string m_lastFunc;          // the function of the last chunk
@@ -445,7 +437,6 @@ private:
     std::vector<std::int64_t> m_readings; // recording: see runChunk
     Bytes& m_frame;                       // the encoded report, reused
     Bytes& m_input;                       // the message taken from the queue, reused
-    std::size_t m_pipeBytes = 65536; // the result pipe's size (Linux's default until grown)
     bool m_keepsFreedMemory = false; // keepFreedMemory() done
 };
 

@@ -22,7 +22,7 @@
 namespace poolscope {
 
 // The first page of the mapping; then the workers' status slots (slotCount of them, kSlotStride
-// bytes apart, in whole pages); then the stream's bytes.
+// bytes apart, in whole pages); then the stream's bytes; then the workers' result rings' bytes.
 // Positions count bytes since creation (64-bit: they never wrap); byte p of the stream lives at
 // data[p % capacity].
 struct TaskQueue::Control
@@ -51,18 +51,24 @@ struct TaskQueue::Control
 namespace {
 
 constexpr std::size_t kControlBytes = 4096;
-constexpr std::size_t kSlotStride = 64; // a cache line each: workers write their own
-static_assert(sizeof(WorkerSlot) <= kSlotStride);
+// Per worker: its status (a cache line it writes), then its result ring's header (a line the
+// worker writes, a line the parent writes).
+constexpr std::size_t kSlotStride = 256;
+constexpr std::size_t kRingHeaderOffset = 64;
+static_assert(sizeof(WorkerSlot) <= kRingHeaderOffset);
+static_assert(kRingHeaderOffset + ResultRing::kHeaderBytes <= kSlotStride);
+constexpr std::size_t kRingBytes = ResultRing::kDefaultCapacity;
 
 std::size_t slotAreaBytes(std::uint64_t slots)
 {
     return std::size_t((slots * kSlotStride + kControlBytes - 1) / kControlBytes * kControlBytes);
 }
 
-// The whole mapping: control page, slots, stream.
+// The whole mapping: control page, slots, stream, one result ring's bytes per slot.
 std::size_t mappingBytes(std::uint64_t slots, std::uint64_t capacity)
 {
-    return kControlBytes + slotAreaBytes(slots) + std::size_t(capacity);
+    return kControlBytes + slotAreaBytes(slots) + std::size_t(capacity) +
+           std::size_t(slots) * kRingBytes;
 }
 constexpr std::uint32_t kMagic = 0x50535451;  // "PSTQ"
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
@@ -127,8 +133,11 @@ TaskQueue::Control* TaskQueue::construct(void* memory, std::size_t capacity, std
     auto* control = new (memory) Control();
     control->capacity = capacity;
     control->slotCount = slots;
-    for (std::size_t i = 0; i < slots; ++i)
-        new (static_cast<std::uint8_t*>(memory) + kControlBytes + i * kSlotStride) WorkerSlot();
+    for (std::size_t i = 0; i < slots; ++i) {
+        auto* slot = static_cast<std::uint8_t*>(memory) + kControlBytes + i * kSlotStride;
+        new (slot) WorkerSlot();
+        ResultRing::construct(slot + kRingHeaderOffset);
+    }
     control->magic = kMagic;
     return control;
 }
@@ -211,6 +220,13 @@ WorkerSlot* TaskQueue::slot(std::size_t index) const
         throw std::out_of_range("task queue: no worker slot " + std::to_string(index));
     return std::launder(reinterpret_cast<WorkerSlot*>(reinterpret_cast<std::uint8_t*>(m_control) +
                                                       kControlBytes + index * kSlotStride));
+}
+
+ResultRing TaskQueue::resultRing(std::size_t index) const
+{
+    std::uint8_t* slotBytes = reinterpret_cast<std::uint8_t*>(slot(index)); // checks the bound
+    return ResultRing(slotBytes + kRingHeaderOffset,
+                      m_data + m_control->capacity + index * kRingBytes, kRingBytes);
 }
 
 TaskQueue::TaskQueue(TaskQueue&& other) noexcept

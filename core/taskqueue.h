@@ -1,5 +1,6 @@
 #pragma once
 
+#include "resultring.h"
 #include "wirebuffers.h"
 #include "workerslot.h"
 
@@ -26,8 +27,9 @@ namespace poolscope {
 // Waits are bounded (100 ms) so that a reader notices a parent that has gone (readerAlive
 // callback) and a writer notices cancellation.
 //
-// The same memory holds the pool's worker status slots (WorkerSlot), one per worker that can
-// be alive at once: one memfd for a whole pool, made once, rather than one per worker.
+// The same memory holds the pool's worker status slots (WorkerSlot) and result rings
+// (ResultRing), one of each per worker that can be alive at once: one memfd for a whole pool,
+// made once, rather than one per worker.
 class TaskQueue
 {
 public:
@@ -63,6 +65,8 @@ public:
     std::size_t capacity() const;
     std::size_t slotCount() const;
     WorkerSlot* slot(std::size_t index) const; // throws std::out_of_range past slotCount()
+    // The result ring of the worker on slot `index` (ResultRing: its reports to the parent).
+    ResultRing resultRing(std::size_t index) const; // throws std::out_of_range likewise
 
     // Writer side: one writer thread at a time (the caller serializes).
     // Appends the whole message if it fits now; false (nothing written) when it does not.

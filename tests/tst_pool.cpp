@@ -1294,7 +1294,8 @@ private slots:
     }
 
     // The task queue holds 1 MiB: 4 chunks of 600 KB fill it (the feeder thread waits for
-    // room), and a 2.4 MB chunk streams through it.
+    // room), and a 2.4 MB chunk streams through it. Their reports stream back through each
+    // worker's 256 KiB result ring likewise.
     void largeChunks_data() { addMethods(); }
     void largeChunks()
     {
