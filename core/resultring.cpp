@@ -1,14 +1,9 @@
 #include "resultring.h"
 
+#include "sharedmemory.h"
+
 #include <algorithm>
-#include <cerrno>
-#include <climits>
-#include <cstring>
-#include <ctime>
-#include <linux/futex.h>
 #include <new>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 namespace poolscope {
 
@@ -30,19 +25,6 @@ namespace {
 
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check the reader's liveness this often
 
-// Shared (not FUTEX_PRIVATE): the words live in memory mapped by two processes.
-void futexWait(std::atomic<std::uint32_t>& a, std::uint32_t expected)
-{
-    timespec ts{kWaitNs / 1'000'000'000, kWaitNs % 1'000'000'000};
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&a), FUTEX_WAIT, expected, &ts, nullptr,
-              0);
-}
-
-void futexWake(std::atomic<std::uint32_t>& a)
-{
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&a), FUTEX_WAKE, 1, nullptr, nullptr, 0);
-}
-
 } // namespace
 
 void ResultRing::construct(void* memory)
@@ -53,22 +35,6 @@ void ResultRing::construct(void* memory)
 ResultRing::ResultRing(void* header, std::uint8_t* data, std::size_t capacity)
     : m_header(std::launder(static_cast<Header*>(header))), m_data(data), m_capacity(capacity)
 {}
-
-void ResultRing::copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n)
-{
-    const std::size_t at = std::size_t(pos % m_capacity);
-    const std::size_t first = std::min(n, m_capacity - at);
-    std::memcpy(m_data + at, src, first);
-    std::memcpy(m_data, src + first, n - first);
-}
-
-void ResultRing::copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const
-{
-    const std::size_t at = std::size_t(pos % m_capacity);
-    const std::size_t first = std::min(n, m_capacity - at);
-    std::memcpy(dst, m_data + at, first);
-    std::memcpy(dst + first, m_data, n - first);
-}
 
 bool ResultRing::write(std::span<const std::uint8_t> bytes, const std::function<bool()>& doorbell,
                        const std::function<bool()>& alive)
@@ -83,7 +49,7 @@ bool ResultRing::write(std::span<const std::uint8_t> bytes, const std::function<
             const std::uint32_t seq = h.spaceSeq.load(std::memory_order_acquire);
             h.writerWaiting.store(1, std::memory_order_seq_cst);
             if (h.readPos.load(std::memory_order_seq_cst) == r) {
-                futexWait(h.spaceSeq, seq);
+                sharedFutexWait(h.spaceSeq, seq, kWaitNs);
                 if (h.readPos.load(std::memory_order_acquire) == r && alive && !alive())
                     return false;
             }
@@ -91,8 +57,7 @@ bool ResultRing::write(std::span<const std::uint8_t> bytes, const std::function<
             continue;
         }
         const std::size_t n = std::min(room, bytes.size());
-        if (n > 0 && bytes.data())
-            copyIn(w, bytes.data(), n);
+        copyIntoRing(m_data, m_capacity, w, bytes.data(), n);
         w += n;
         bytes = bytes.subspan(n);
         // Pairs with sleepUnlessData(): either the reader sees these bytes before it sleeps,
@@ -119,12 +84,12 @@ std::size_t ResultRing::read(std::uint8_t* dst, std::size_t max)
     const std::size_t n = std::min<std::size_t>(max, std::size_t(w - r));
     if (n == 0)
         return 0;
-    copyOut(r, dst, n);
+    copyOutOfRing(m_data, m_capacity, r, dst, n);
     h.readPos.store(r + n, std::memory_order_seq_cst);
     if (h.writerWaiting.load(std::memory_order_seq_cst)) {
         h.writerWaiting.store(0, std::memory_order_relaxed);
         h.spaceSeq.fetch_add(1, std::memory_order_release);
-        futexWake(h.spaceSeq);
+        sharedFutexWake(h.spaceSeq, 1);
     }
     return n;
 }

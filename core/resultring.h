@@ -56,9 +56,6 @@ public:
     void reset();
 
 private:
-    void copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n);
-    void copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const;
-
     Header* m_header = nullptr;
     std::uint8_t* m_data = nullptr;
     std::size_t m_capacity = 0;

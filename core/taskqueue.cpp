@@ -1,5 +1,6 @@
 #include "taskqueue.h"
 
+#include "sharedmemory.h"
 #include "sparemapping.h"
 
 #include <algorithm>
@@ -8,14 +9,11 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <ctime>
-#include <linux/futex.h>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -74,23 +72,16 @@ constexpr std::uint32_t kMagic = 0x50535451;  // "PSTQ"
 constexpr std::int64_t kWaitNs = 100'000'000; // re-check liveness / cancellation this often
 constexpr std::uint32_t kMaxMessageBytes = 256u << 20;
 
-std::uint32_t* word(std::atomic<std::uint32_t>& a)
-{
-    return reinterpret_cast<std::uint32_t*>(&a);
-}
-
-// Shared (not FUTEX_PRIVATE): the words live in memory mapped by several processes.
-// Returns false on timeout.
+// The words live in memory mapped by several processes (sharedmemory.h). Returns false on
+// timeout.
 bool futexWait(std::atomic<std::uint32_t>& a, std::uint32_t expected)
 {
-    timespec ts{kWaitNs / 1'000'000'000, kWaitNs % 1'000'000'000};
-    const long r = ::syscall(SYS_futex, word(a), FUTEX_WAIT, expected, &ts, nullptr, 0);
-    return !(r == -1 && errno == ETIMEDOUT);
+    return sharedFutexWait(a, expected, kWaitNs);
 }
 
 void futexWake(std::atomic<std::uint32_t>& a, int count)
 {
-    ::syscall(SYS_futex, word(a), FUTEX_WAKE, count, nullptr, nullptr, 0);
+    sharedFutexWake(a, count);
 }
 
 // A message's 4-byte little-endian length, written before it in the stream.
@@ -270,24 +261,12 @@ std::size_t TaskQueue::pendingBytes() const
 
 void TaskQueue::copyIn(std::uint64_t pos, const std::uint8_t* src, std::size_t n)
 {
-    if (n == 0)
-        return; // an empty message's span may hold no pointer at all
-    const std::size_t cap = m_control->capacity;
-    const std::size_t at = std::size_t(pos % cap);
-    const std::size_t first = std::min(n, cap - at);
-    std::memcpy(m_data + at, src, first);
-    std::memcpy(m_data, src + first, n - first);
+    copyIntoRing(m_data, m_control->capacity, pos, src, n);
 }
 
 void TaskQueue::copyOut(std::uint64_t pos, std::uint8_t* dst, std::size_t n) const
 {
-    if (n == 0)
-        return;
-    const std::size_t cap = m_control->capacity;
-    const std::size_t at = std::size_t(pos % cap);
-    const std::size_t first = std::min(n, cap - at);
-    std::memcpy(dst, m_data + at, first);
-    std::memcpy(dst + first, m_data, n - first);
+    copyOutOfRing(m_data, m_control->capacity, pos, dst, n);
 }
 
 // ---------------------------------------------------------------------------------------------
