@@ -345,19 +345,17 @@ private:
     WorkerReport m_report;                         // reused for every report
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
     int m_usableCpus = 0; // the result thread's: this process's CPUs (affinity), read once
-    // What one read of a result ring brings: up to all it holds (ResultRing::kDefaultCapacity,
-    // 256 KiB; the buffer keeps the 1 MiB the grown result pipes once needed). Not zeroed: pages
-    // that no read reaches are never touched (a page fault each, and an idle pool reads a few
-    // bytes). Page-aligned, as the pipe's pages are: the kernel copies a read with `rep movsb`,
-    // which AMD's Zen cores run several times slower when the destination is a few bytes past the
-    // source modulo 4 KiB, as it was at malloc's 16-byte offset into a fresh mapping (40% of a map
-    // of 100,000 squares). A pool's buffer goes on to the next pool of the process (see
-    // takeReadBuffer).
+    // What one read of a result ring brings: at most all it holds. Not zeroed: pages that no
+    // read reaches are never touched (a page fault each, and an idle pool reads a few bytes).
+    // Page-aligned, as the rings' bytes are: AMD's Zen cores copy several times slower when the
+    // destination is a few bytes past the source modulo 4 KiB, as it was at malloc's 16-byte
+    // offset into a fresh mapping (40% of a map of 100,000 squares, when this was a pipe's
+    // read()). A pool's buffer goes on to the next pool of the process (see takeReadBuffer).
     struct ReadBufferRelease
     {
         void operator()(std::uint8_t* p) const { releaseReadBuffer(p); }
     };
-    static constexpr std::size_t kReadBufferBytes = std::size_t(1) << 20;
+    static constexpr std::size_t kReadBufferBytes = ResultRing::kDefaultCapacity;
     // A chunk's submit time is read before its push, once for this many pushes in a row (a
     // push takes tens of ns, a clock reading 28 on this project's VM): a time at most about a
     // microsecond early, never after the push (a worker may take the chunk at once). A reading
