@@ -28,16 +28,22 @@ struct TaskQueue::Control
     static constexpr std::uint32_t kWaiters = 1u << 31;
     std::atomic<std::uint32_t> lockWord{0};      // 0: free, else the holder's id (| kWaiters)
     std::atomic<std::uint32_t> dataSeq{0};       // futex: idle readers wait for a message
-    std::atomic<std::uint32_t> sleepers{0};      // idle readers asleep, or about to be
     std::atomic<std::uint32_t> holderSeq{0};     // futex: the lock holder waits for more bytes
     std::atomic<std::uint32_t> holderWaiting{0}; //
     std::atomic<std::uint32_t> spaceSeq{0};      // futex: the writer waits for room
     std::atomic<std::uint32_t> writerWaiting{0}; //
     std::uint32_t magic = 0;
-    std::atomic<std::uint64_t> writePos{0};   // bytes written (the writer's)
-    std::atomic<std::uint64_t> readPos{0};    // bytes taken (the lock holder's)
-    std::atomic<std::uint64_t> messageEnd{0}; // the holder's message ends here
-    std::atomic<std::uint64_t> skipTo{0};     // set for a dead holder: its message ends here
+    // Idle readers asleep, or about to be: the low half counts those nobody has woken yet, the
+    // high half those woken (claimed by a waker) that have not left their sleep yet. A waker
+    // claims sleepers before it wakes them, so that one sleeper is woken once, however many
+    // messages arrive before it runs (a worker popping chunks one after the other woke its
+    // sleeping peer after every pop until the peer ran: hundreds of system calls per map).
+    std::atomic<std::uint64_t> sleepers{0};
+    std::atomic<std::uint64_t> readerWakeUps{0}; // futex wake calls for idle readers
+    std::atomic<std::uint64_t> writePos{0};      // bytes written (the writer's)
+    std::atomic<std::uint64_t> readPos{0};       // bytes taken (the lock holder's)
+    std::atomic<std::uint64_t> messageEnd{0};    // the holder's message ends here
+    std::atomic<std::uint64_t> skipTo{0};        // set for a dead holder: its message ends here
     std::uint64_t capacity = 0;
     std::uint64_t slotCount = 0;
 
@@ -82,6 +88,43 @@ bool futexWait(std::atomic<std::uint32_t>& a, std::uint32_t expected)
 void futexWake(std::atomic<std::uint32_t>& a, int count)
 {
     sharedFutexWake(a, count);
+}
+
+// Claims up to n of the idle readers that nobody has woken yet (see Control::sleepers); returns
+// how many, for the caller to wake.
+std::uint32_t claimSleepers(std::atomic<std::uint64_t>& sleepers, std::size_t n)
+{
+    std::uint64_t v = sleepers.load(std::memory_order_seq_cst);
+    for (;;) {
+        const auto asleep = std::uint32_t(v);
+        const auto k = std::uint32_t(std::min<std::size_t>(asleep, n));
+        if (k == 0)
+            return 0;
+        const std::uint64_t claimed = v - k + (std::uint64_t(k) << 32);
+        if (sleepers.compare_exchange_weak(v, claimed, std::memory_order_seq_cst))
+            return k;
+    }
+}
+
+// Wakes n idle readers that claimSleepers() claimed.
+void wakeClaimed(std::atomic<std::uint32_t>& dataSeq, std::atomic<std::uint64_t>& wakeUps,
+                 std::uint32_t n)
+{
+    dataSeq.fetch_add(1, std::memory_order_release);
+    wakeUps.fetch_add(1, std::memory_order_relaxed);
+    futexWake(dataSeq, int(std::min<std::uint32_t>(n, INT_MAX)));
+}
+
+// An idle reader leaves its sleep: it takes a claim made for one of the sleepers, if there is
+// one, else it counts itself out as not woken.
+void leaveSleep(std::atomic<std::uint64_t>& sleepers)
+{
+    std::uint64_t v = sleepers.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::uint64_t left = (v >> 32) ? v - (std::uint64_t(1) << 32) : v - 1;
+        if (sleepers.compare_exchange_weak(v, left, std::memory_order_seq_cst))
+            return;
+    }
 }
 
 // A message's 4-byte little-endian length, written before it in the stream.
@@ -249,6 +292,11 @@ TaskQueue::~TaskQueue()
         ::close(m_fd);
 }
 
+std::uint64_t TaskQueue::readerWakeUps() const
+{
+    return m_control ? m_control->readerWakeUps.load(std::memory_order_relaxed) : 0;
+}
+
 std::size_t TaskQueue::capacity() const
 {
     return m_control ? std::size_t(m_control->capacity) : 0;
@@ -291,11 +339,8 @@ void TaskQueue::notify(std::size_t readers)
         futexWake(c.holderSeq, 1);
         return; // the holder wakes the next reader when it is done
     }
-    const std::uint32_t sleeping = c.sleepers.load(std::memory_order_seq_cst);
-    if (sleeping > 0 && readers > 0) {
-        c.dataSeq.fetch_add(1, std::memory_order_release);
-        futexWake(c.dataSeq, int(std::min<std::size_t>({readers, sleeping, INT_MAX})));
-    }
+    if (const std::uint32_t claimed = claimSleepers(c.sleepers, readers))
+        wakeClaimed(c.dataSeq, c.readerWakeUps, claimed);
 }
 
 bool TaskQueue::tryPush(std::span<const std::uint8_t> message, bool notify)
@@ -454,7 +499,7 @@ bool TaskQueue::pop(std::uint32_t readerId, Bytes& out, const std::function<bool
             if (c.writePos.load(std::memory_order_seq_cst) ==
                 c.readPos.load(std::memory_order_seq_cst))
                 timedOut = !futexWait(c.dataSeq, seq);
-            c.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+            leaveSleep(c.sleepers);
             if (timedOut && alive && !alive())
                 return false;
             continue;
@@ -500,10 +545,8 @@ bool TaskQueue::pop(std::uint32_t readerId, Bytes& out, const std::function<bool
         // More is waiting and a reader sleeps: pass the turn on.
         if (c.writePos.load(std::memory_order_seq_cst) !=
                 c.readPos.load(std::memory_order_seq_cst) &&
-            c.sleepers.load(std::memory_order_seq_cst) > 0) {
-            c.dataSeq.fetch_add(1, std::memory_order_release);
-            futexWake(c.dataSeq, 1);
-        }
+            claimSleepers(c.sleepers, 1) == 1)
+            wakeClaimed(c.dataSeq, c.readerWakeUps, 1);
         return true;
     }
 }

@@ -92,6 +92,9 @@ public:
 
     // Bytes written and not yet taken (for tests and diagnostics).
     std::size_t pendingBytes() const;
+    // How many times idle readers were woken (futex wake calls; for tests and diagnostics). A
+    // sleeping reader is woken once, however many messages arrive before it runs.
+    std::uint64_t readerWakeUps() const;
 
 private:
     struct Control;

@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
+#include <memory>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -192,6 +196,64 @@ private slots:
         std::sort(all.begin(), all.end());
         for (std::uint32_t k = 0; k < kCount; ++k)
             QCOMPARE(all[k], k);
+    }
+
+    // A reader asleep on the empty queue is woken once for a burst of messages, even when it
+    // cannot run before the burst ends (here it is stopped): the writer no longer wakes it
+    // again for every message until it has run (one system call each).
+    void sleepingReaderIsWokenOnce()
+    {
+        TaskQueue q = TaskQueue::create(65536);
+        constexpr std::uint32_t kCount = 50;
+        const pid_t pid = ::fork();
+        QVERIFY(pid >= 0);
+        if (pid == 0) {
+            Bytes out;
+            std::uint32_t next = 0;
+            while (q.pop(std::uint32_t(::getpid()), out, kAlive) && out.size() > 1) {
+                if (out != message(next++))
+                    ::_exit(3);
+            }
+            ::_exit(next == kCount ? 0 : 4);
+        }
+        // A failed check returns at once: the child, perhaps stopped, must not outlive it.
+        bool reaped = false;
+        const std::unique_ptr<void, std::function<void(void*)>> reap(this, [&](void*) {
+            if (!reaped) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+            }
+        });
+        // Asleep: blocked in futex(), as /proc/PID/syscall shows.
+        const std::string syscallFile = "/proc/" + std::to_string(pid) + "/syscall";
+        bool asleep = false;
+        for (int tries = 0; tries < 10000 && !asleep; ++tries) {
+            std::FILE* f = std::fopen(syscallFile.c_str(), "re");
+            long number = -1;
+            if (f) {
+                if (std::fscanf(f, "%ld", &number) != 1)
+                    number = -1;
+                std::fclose(f);
+            }
+            asleep = number == SYS_futex;
+            if (!asleep)
+                ::usleep(1000);
+        }
+        QVERIFY2(asleep, "the reader never went to sleep on the empty queue");
+        QCOMPARE(::kill(pid, SIGSTOP), 0);
+        int status = 0;
+        QCOMPARE(::waitpid(pid, &status, WUNTRACED), pid);
+        QVERIFY(WIFSTOPPED(status));
+        const std::uint64_t before = q.readerWakeUps();
+        for (std::uint32_t i = 0; i < kCount; ++i)
+            QVERIFY(q.tryPush(message(i)));
+        QCOMPARE(q.readerWakeUps() - before, std::uint64_t(1));
+        QCOMPARE(::kill(pid, SIGCONT), 0);
+        QVERIFY(q.push(Bytes{0}, {}));
+        QCOMPARE(::waitpid(pid, &status, 0), pid);
+        reaped = true;
+        QVERIFY(WIFEXITED(status));
+        QCOMPARE(WEXITSTATUS(status), 0);
     }
 
     void deadReaderIsReleasedAndItsMessageSkipped()
