@@ -33,6 +33,10 @@ struct EventLog::Record
     static constexpr std::uint8_t kSingle = 64;
     // A span's inputs copied to the side array from index `value` (a borrowed list's).
     static constexpr std::uint8_t kSideInputs = 128;
+    // A run of one-task chunks (OneTaskChunks; both bits, which no other record has together):
+    // tNs = the earliest takenNs, task = chunksize, a = number of chunks, b = the first
+    // ChunkCell; four events a chunk.
+    static constexpr std::uint8_t kChunkRun = kSpan | kSubmits;
     // A span in the words array (PackedSpan::kPacked, with the forms of its columns) rather
     // than in cells.
     std::uint64_t first; // logical index of the record's (first) event
@@ -65,8 +69,11 @@ struct EventLog::Record
     std::uint8_t packing;  // a span's: PackedSpan's flags
     Value::Kind inputKind; // a packed span's inline inputs
 
+    bool isChunkRun() const { return (flags & kChunkRun) == kChunkRun; }
     std::uint64_t count() const
     {
+        if (isChunkRun())
+            return 4 * std::uint64_t(a);
         if (flags & kSubmits)
             return std::uint64_t(a);
         if (!(flags & kSpan))
@@ -105,6 +112,22 @@ struct EventLog::Cell
     Value::Kind inputKind;
 };
 
+// One chunk of a kChunkRun record: its times as offsets (takenNs from the record's tNs, endNs
+// from takenNs, receivedNs from endNs), its result's and its input's bits.
+struct EventLog::ChunkCell
+{
+    std::int64_t resultBits;
+    std::int64_t inputBits;
+    std::int32_t chunk;
+    std::int32_t pid;
+    std::uint32_t taken;
+    std::uint32_t run;
+    std::uint32_t wait;
+    std::uint16_t worker;
+    Value::Kind resultKind;
+    Value::Kind inputKind;
+};
+
 // A packed span: n tasks in 32-bit words from index b, laid out by PackedSpan (a few bytes a
 // timing group, or 2 a task for the end of a short task; 4 for a square of a range, none for an
 // input of a range).
@@ -114,6 +137,8 @@ struct EventLog::Storage
     static_assert(sizeof(Record) == 88);
     static_assert(std::is_trivially_copyable_v<Cell>);
     static_assert(sizeof(Cell) == 32);
+    static_assert(std::is_trivially_copyable_v<ChunkCell>);
+    static_assert(sizeof(ChunkCell) == 40);
     // 32,768 records: 2.75 MiB segments, of which the first 2 MiB are a huge page after the
     // first segment (a report of a one-task chunk is one record: logging 10,000 of them took
     // 62 ns each with 704 KiB segments of plain pages, 39 ns so).
@@ -121,6 +146,7 @@ struct EventLog::Storage
     SegmentedArray<Value> side;     // out-of-line values and texts
     SegmentedArray<Cell, 16> cells; // 65,536 cells: 2 MiB segments (huge pages after the first)
     PackedSpan::Words words;        // packed spans: 2 MiB segments too
+    SegmentedArray<ChunkCell, 16> chunkCells; // 2.5 MiB segments (a huge page, after the first)
     SegmentedArray<std::shared_ptr<const std::vector<Value>>> inputs;
     std::uint64_t logicalPending = 0;      // the writer's count of events
     const void* lastInputs = nullptr;      // the writer's: the input list `inputs` ends with
@@ -385,7 +411,6 @@ EventLog::Record EventLog::spanRecord(const TaskSpan& span, std::size_t n, bool 
 
 bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
 {
-    Storage& s = *m_storage;
     const bool intResult = !span.intResults.empty();
     if (!intResult && !isScalar(span.results[0]))
         return false; // appendSpanLocked refuses it
@@ -397,11 +422,21 @@ bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
         if (!isScalar(*input))
             return false; // the job's input list is kept: the general form
     }
-    Record r = spanRecord(span, 1, input != nullptr);
+    appendSingleRecordLocked(spanRecord(span, 1, input != nullptr), endNs,
+                             intResult ? span.intResults[0]
+                                       : PackedSpan::scalarBits(span.results[0]),
+                             intResult ? Value::Kind::Int : span.results[0].kind(), input);
+    return true;
+}
+
+void EventLog::appendSingleRecordLocked(Record r, std::int64_t endNs, std::int64_t resultBits,
+                                        Value::Kind resultKind, const Value* input)
+{
+    Storage& s = *m_storage;
     r.flags |= Record::kSingle;
     r.b = endNs;
-    r.value = intResult ? span.intResults[0] : PackedSpan::scalarBits(span.results[0]);
-    r.valueKind = intResult ? Value::Kind::Int : span.results[0].kind();
+    r.value = resultBits;
+    r.valueKind = resultKind;
     r.inputKind = input ? input->kind() : Value::Kind::None;
     if (input) {
         const auto bits = std::uint64_t(PackedSpan::scalarBits(*input));
@@ -410,7 +445,122 @@ bool EventLog::appendSingleLocked(const TaskSpan& span, std::int64_t endNs)
     }
     s.records.emplace(r);
     s.logicalPending += r.count();
-    return true;
+}
+
+void EventLog::appendOneTaskChunksLocked(const OneTaskChunks& run)
+{
+    Storage& s = *m_storage;
+    const auto chunks = run.chunks;
+    if (chunks.empty())
+        return;
+    if (run.chunksize < 1)
+        throw std::invalid_argument("EventLog: a chunk run's chunksize must be at least 1");
+    std::int64_t base = chunks[0].takenNs;
+    bool fit = chunks.size() > 1; // one alone: a record is smaller than a record and a cell
+    for (const OneTaskChunk& c : chunks) {
+        if (c.chunk < 0)
+            throw std::invalid_argument("EventLog: a chunk run's chunk is negative");
+        if ((c.input && !isScalar(*c.input)) || !isScalar(c.result))
+            throw std::invalid_argument("EventLog: a chunk run holds scalars only");
+        base = std::min(base, c.takenNs);
+        fit = fit && c.worker >= 0 && c.worker <= std::numeric_limits<std::uint16_t>::max() &&
+              c.endNs >= c.takenNs && c.receivedNs >= c.endNs;
+    }
+    constexpr auto kMaxOffset = std::uint64_t(std::numeric_limits<std::uint32_t>::max());
+    for (std::size_t k = 0; fit && k < chunks.size(); ++k) {
+        const OneTaskChunk& c = chunks[k];
+        fit = std::uint64_t(c.takenNs) - std::uint64_t(base) <= kMaxOffset &&
+              std::uint64_t(c.endNs) - std::uint64_t(c.takenNs) <= kMaxOffset &&
+              std::uint64_t(c.receivedNs) - std::uint64_t(c.endNs) <= kMaxOffset;
+    }
+    if (!fit) {
+        // Each as a one-task span carrying its chunk's events.
+        for (const OneTaskChunk& c : chunks) {
+            TaskSpan span;
+            span.job = run.job;
+            span.chunk = c.chunk;
+            span.worker = c.worker;
+            span.pid = c.pid;
+            span.firstTask = std::int64_t(c.chunk) * run.chunksize;
+            span.firstStartNs = c.takenNs;
+            span.taken = true;
+            span.receivedNs = c.receivedNs;
+            appendSingleRecordLocked(spanRecord(span, 1, c.input != nullptr), c.endNs,
+                                     PackedSpan::scalarBits(c.result), c.result.kind(), c.input);
+        }
+        return;
+    }
+    Record r = {};
+    r.first = s.logicalPending;
+    r.tNs = base;
+    r.task = run.chunksize;
+    r.a = std::int64_t(chunks.size());
+    r.b = std::int64_t(s.chunkCells.pending());
+    r.job = run.job;
+    r.kind = EventKind::ChunkTaken;
+    r.ok = true;
+    r.flags = Record::kChunkRun;
+    s.chunkCells.emplaceRun(chunks.size(), [&](std::size_t k) {
+        const OneTaskChunk& c = chunks[k];
+        return ChunkCell{PackedSpan::scalarBits(c.result),
+                         c.input ? PackedSpan::scalarBits(*c.input) : 0,
+                         c.chunk,
+                         c.pid,
+                         std::uint32_t(c.takenNs - base),
+                         std::uint32_t(c.endNs - c.takenNs),
+                         std::uint32_t(c.receivedNs - c.endNs),
+                         std::uint16_t(c.worker),
+                         c.result.kind(),
+                         c.input ? c.input->kind() : Value::Kind::None};
+    });
+    s.records.emplace(r);
+    s.logicalPending += r.count();
+}
+
+std::int64_t EventLog::oneTaskChunkTime(const Record& r, std::uint64_t local) const
+{
+    const ChunkCell& c = m_storage->chunkCells[std::size_t(r.b) + local / 4];
+    const std::int64_t taken = r.tNs + std::int64_t(c.taken);
+    switch (local % 4) {
+    case 0:
+    case 1:
+        return taken;
+    case 2:
+        return taken + std::int64_t(c.run);
+    default:
+        return taken + std::int64_t(c.run) + std::int64_t(c.wait);
+    }
+}
+
+// The events a one-task span carrying its chunk's events reads back as (see at()).
+Event EventLog::oneTaskChunkEvent(const Record& r, std::uint64_t local) const
+{
+    const ChunkCell& c = m_storage->chunkCells[std::size_t(r.b) + local / 4];
+    Event e;
+    e.tNs = oneTaskChunkTime(r, local);
+    e.job = r.job;
+    e.chunk = c.chunk;
+    e.worker = c.worker;
+    e.pid = c.pid;
+    switch (local % 4) {
+    case 0:
+        e.kind = EventKind::ChunkTaken;
+        break;
+    case 1:
+        e.kind = EventKind::TaskStarted;
+        e.task = std::int64_t(c.chunk) * r.task;
+        e.value = PackedSpan::scalarValue(c.inputKind, c.inputBits);
+        break;
+    case 2:
+        e.kind = EventKind::TaskFinished;
+        e.task = std::int64_t(c.chunk) * r.task;
+        e.value = PackedSpan::scalarValue(c.resultKind, c.resultBits);
+        break;
+    default:
+        e.kind = EventKind::ChunkResult;
+        break;
+    }
+    return e;
 }
 
 std::int64_t EventLog::submittedTime(const Record& r, std::uint64_t local) const
@@ -438,6 +588,7 @@ void EventLog::publishLocked()
     Storage& s = *m_storage;
     s.side.publish();
     s.cells.publish();
+    s.chunkCells.publish();
     s.words.publish();
     s.inputs.publish();
     s.records.publish();
@@ -543,6 +694,8 @@ Event EventLog::at(std::size_t index) const
 {
     const auto [rp, local] = locate(index);
     const Record& r = *rp;
+    if (r.isChunkRun())
+        return oneTaskChunkEvent(r, local);
     if (r.flags & Record::kSubmits)
         return submitted(r, local);
     Event e;
@@ -627,6 +780,8 @@ Event EventLog::at(std::size_t index) const
 std::int64_t EventLog::timeAt(std::size_t index) const
 {
     const auto [r, local] = locate(index);
+    if (r->isChunkRun())
+        return oneTaskChunkTime(*r, local);
     if (r->flags & Record::kSubmits)
         return submittedTime(*r, local);
     return (r->flags & Record::kSpan) ? spanTime(*r, local) : r->tNs;
@@ -635,6 +790,11 @@ std::int64_t EventLog::timeAt(std::size_t index) const
 EventKind EventLog::kindAt(std::size_t index) const
 {
     const auto [r, local] = locate(index);
+    if (r->isChunkRun()) {
+        constexpr EventKind kParts[] = {EventKind::ChunkTaken, EventKind::TaskStarted,
+                                        EventKind::TaskFinished, EventKind::ChunkResult};
+        return kParts[local % 4];
+    }
     if (!(r->flags & Record::kSpan))
         return r->kind;
     const SpanPart part = spanPart(*r, local);
@@ -654,7 +814,8 @@ std::size_t EventLog::storageBytes() const
 {
     const Storage& s = *m_storage;
     return s.records.size() * sizeof(Record) + s.cells.size() * sizeof(Cell) +
-           s.words.size() * sizeof(std::uint32_t) + s.side.size() * sizeof(Value) +
+           s.chunkCells.size() * sizeof(ChunkCell) + s.words.size() * sizeof(std::uint32_t) +
+           s.side.size() * sizeof(Value) +
            s.inputs.size() * sizeof(std::shared_ptr<const std::vector<Value>>);
 }
 

@@ -99,6 +99,30 @@ public:
         std::int64_t items = 0;
         std::span<const std::int64_t> submittedNs;
     };
+    // Chunks of one task each, of one job, each reported whole by the worker that ran it (a
+    // map with chunksize 1): per chunk its ChunkTaken and TaskStarted (at takenNs; the start's
+    // value is the task's input), TaskFinished (ok, at endNs, the result) and ChunkResult
+    // (at receivedNs), chunk after chunk: the events a one-task TaskSpan that carries its
+    // chunk's events logs. Kept as one record and 40 bytes a chunk (a one-task span takes a
+    // record: 88 bytes) where the times fit (within 4.29 s of each other, in order within a
+    // chunk) and the workers' numbers are below 65,536; else as such spans.
+    struct OneTaskChunk
+    {
+        std::int32_t chunk = 0; // its task: chunk * chunksize
+        std::int32_t worker = -1;
+        std::int32_t pid = 0;
+        std::int64_t takenNs = 0;
+        std::int64_t endNs = 0;
+        std::int64_t receivedNs = 0;
+        Value result;                 // a scalar (isScalar)
+        const Value* input = nullptr; // the task's input, a scalar too; null: None
+    };
+    struct OneTaskChunks
+    {
+        std::int32_t job = -1;
+        std::int64_t chunksize = 1;
+        std::span<const OneTaskChunk> chunks;
+    };
     static bool isScalar(const Value& value)
     {
         const auto k = value.kind();
@@ -121,6 +145,7 @@ public:
         void add(const Event& event) { m_log.appendLocked(event); }
         void add(const TaskSpan& span) { m_log.appendSpanLocked(span); }
         void add(const SubmitRun& run) { m_log.appendSubmitsLocked(run); }
+        void add(const OneTaskChunks& run) { m_log.appendOneTaskChunksLocked(run); }
 
     private:
         EventLog& m_log;
@@ -146,15 +171,22 @@ public:
 private:
     struct Record;
     struct Cell;
+    struct ChunkCell;
     struct Storage;
     void appendLocked(const Event& event);
     void appendSpanLocked(const TaskSpan& span);
     // A span of one task, in its record alone, when it can be (false: appendSpanLocked's
     // general forms).
     bool appendSingleLocked(const TaskSpan& span, std::int64_t endNs);
+    // Completes r (a one-task span's record) as such a record alone, and appends it.
+    void appendSingleRecordLocked(Record r, std::int64_t endNs, std::int64_t resultBits,
+                                  Value::Kind resultKind, const Value* input);
     Record spanRecord(const TaskSpan& span, std::size_t n,
                       bool inlineInputs) const; // common fields
     void appendSubmitsLocked(const SubmitRun& run);
+    void appendOneTaskChunksLocked(const OneTaskChunks& run);
+    Event oneTaskChunkEvent(const Record& r, std::uint64_t local) const; // a kChunkRun record's
+    std::int64_t oneTaskChunkTime(const Record& r, std::uint64_t local) const;
     Event submitted(const Record& r, std::uint64_t local) const; // a kSubmits record's event
     std::int64_t submittedTime(const Record& r, std::uint64_t local) const;
     void publishLocked();

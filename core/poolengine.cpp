@@ -1078,7 +1078,10 @@ void PoolEngine::readReports(Worker& w)
             break;
         try {
             decodeReport({h + 4, len}, m_report);
-            handleReport(w, m_report, receivedNs);
+            if (!gatherOneTaskChunk(w, m_report, receivedNs)) {
+                flushOneTaskChunks(); // in the order they came
+                handleReport(w, m_report, receivedNs);
+            }
         } catch (const WireError& e) {
             std::fprintf(stderr, "pool: bad report from %s: %s\n", w.name.c_str(), e.what());
         } catch (const std::bad_variant_access&) {
@@ -1086,6 +1089,7 @@ void PoolEngine::readReports(Worker& w)
         }
         pos += 4 + len;
     }
+    flushOneTaskChunks();
     if (w.inbox.empty())
         w.inbox.assign(bytes.begin() + std::ptrdiff_t(pos), bytes.end());
     else
@@ -1158,6 +1162,66 @@ void PoolEngine::handleReport(Worker& w, WorkerReport& r, std::int64_t receivedN
     w.chunk = -1;
     deliver(r.job, r.chunk, w.chunkValues, r.ok, r.error, r.first + r.finished - 1);
     w.chunkValues.clear();
+}
+
+bool PoolEngine::gatherOneTaskChunk(const Worker& w, const WorkerReport& r, std::int64_t receivedNs)
+{
+    // What handleReport would log as a one-task span carrying its chunk's ChunkTaken and
+    // ChunkResult (see logTasks), and deliver through deliverInts or deliver.
+    const bool oneScalar = r.intResults ? r.intValues.size() == 1
+                                        : r.values.size() == 1 && EventLog::isScalar(r.values[0]);
+    if (!m_log || w.job != -1 || r.kind != WorkerReport::Kind::Result || !r.ok || !oneScalar ||
+        r.finished != 1 || r.fromTask != r.first || r.takenNs == 0 || r.groupTasks.size() != 1 ||
+        r.groupTasks[0] != 1 || r.groupEndNs.size() != 1 || !r.delays.empty() ||
+        (r.groupSize > 0 && r.groupFrom < 1 && r.groupEnd > r.groupFrom))
+        return false;
+    if (!m_oneTaskChunks.empty() && m_oneTaskJob->id != r.job)
+        flushOneTaskChunks();
+    const Job* job = m_oneTaskChunks.empty() ? findJob(r.job) : m_oneTaskJob;
+    if (!job || r.first != std::int64_t(r.chunk) * job->chunksize || r.first < 0 ||
+        std::size_t(r.first) >= job->items->size() ||
+        !EventLog::isScalar((*job->items)[std::size_t(r.first)]))
+        return false;
+    EventLog::OneTaskChunk c;
+    c.chunk = r.chunk;
+    c.worker = w.number;
+    c.pid = w.pid;
+    c.takenNs = r.takenNs;
+    c.endNs = r.groupEndNs[0];
+    c.receivedNs = receivedNs;
+    c.result = r.intResults ? Value(static_cast<long long>(r.intValues[0])) : r.values[0];
+    c.input = &(*job->items)[std::size_t(r.first)];
+    m_oneTaskChunks.push_back(c);
+    m_oneTaskJob = job;
+    return true;
+}
+
+void PoolEngine::flushOneTaskChunks()
+{
+    if (m_oneTaskChunks.empty())
+        return;
+    // The job stays registered until its last chunk is delivered: only this thread (or a
+    // caller's assist, under the same gate) delivers, and fails jobs.
+    const int jobId = m_oneTaskJob->id;
+    const std::int64_t chunksize = m_oneTaskJob->chunksize;
+    try {
+        EventLog::Batch batch(*m_log);
+        batch.add(EventLog::OneTaskChunks{jobId, chunksize, m_oneTaskChunks});
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pool: reports not logged: %s\n", e.what());
+    }
+    for (const EventLog::OneTaskChunk& c : m_oneTaskChunks) {
+        if (c.result.isInt()) {
+            const std::int64_t value = c.result.asInt();
+            if (deliverInts(findJob(jobId), jobId, c.chunk, {&value, 1}))
+                continue;
+        }
+        m_oneTaskValues.assign(1, c.result);
+        deliver(jobId, c.chunk, m_oneTaskValues, true, RemoteError{},
+                std::int64_t(c.chunk) * chunksize);
+    }
+    m_oneTaskChunks.clear();
+    m_oneTaskJob = nullptr;
 }
 
 void PoolEngine::logTasks(Worker& w, WorkerReport& r, const Job* job, std::int64_t receivedNs)

@@ -154,7 +154,7 @@ private:
         std::string name;
         std::unique_ptr<Process> process;
         int resultFd = -1;
-        int resultWriteFd = -1; // the worker's end, until it has started
+        int resultWriteFd = -1;     // the worker's end, until it has started
         WorkerSlot* slot = nullptr; // in the task queue's memory
         ResultRing ring;            // its reports, in the task queue's memory (the slot's)
         std::size_t slotIndex = 0;
@@ -268,6 +268,15 @@ private:
     // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
     // Expands the report's ends (WorkerReport::expandEnds) only for tasks logged one by one.
     void logTasks(Worker& worker, WorkerReport& report, const Job* job, std::int64_t receivedNs);
+    // A report of a whole one-task chunk with an int result, its worker between chunks (a map
+    // with chunksize 1): readReports gathers the run of them that a read of a ring brings, to
+    // log as one EventLog::OneTaskChunks (one lock, 40 bytes a chunk instead of a record of 88)
+    // before it delivers them. False (nothing gathered) for any other report.
+    bool gatherOneTaskChunk(const Worker& worker, const WorkerReport& report,
+                            std::int64_t receivedNs);
+    // Logs the gathered chunks, then delivers their results (a result is never handed over
+    // before its chunk's events are in the log).
+    void flushOneTaskChunks();
     void handleExit(Worker& worker);
     struct LostChunk
     {
@@ -342,7 +351,11 @@ private:
     std::shared_ptr<ReaderGate> m_gate;
     // Under the gate's mutex: changed by the result thread only; read by a caller's assist.
     std::vector<std::unique_ptr<Worker>> m_workers;
-    WorkerReport m_report;                         // reused for every report
+    WorkerReport m_report; // reused for every report
+    // Gathered by gatherOneTaskChunk, all of one job (under the gate, as m_report).
+    std::vector<EventLog::OneTaskChunk> m_oneTaskChunks;
+    const Job* m_oneTaskJob = nullptr;
+    Value::List m_oneTaskValues;                   // a delivery's list, reused
     std::vector<std::function<void()>> m_deferred; // callbacks left for the result thread
     int m_usableCpus = 0; // the result thread's: this process's CPUs (affinity), read once
     // What one read of a result ring brings: at most all it holds. Not zeroed: pages that no

@@ -679,6 +679,147 @@ private slots:
         QCOMPARE(log.at(5).value, Value("s"));
     }
 
+    // Runs of one-task chunks read back as the same events as the one-task spans carrying
+    // their chunk's events that a worker's reports used to make, one by one: kept as a record
+    // and 40 bytes a chunk where they fit, else as those spans. Each row: how the run is made.
+    void oneTaskChunkRunsReadBackAsSpans_data()
+    {
+        QTest::addColumn<int>("chunks");
+        QTest::addColumn<QString>("twist");
+        QTest::addColumn<bool>("compact");
+        QTest::newRow("many") << 500 << "" << true;
+        QTest::newRow("two") << 2 << "" << true;
+        QTest::newRow("one alone") << 1 << "" << false;
+        QTest::newRow("takes out of order") << 300 << "shuffled" << true;
+        QTest::newRow("no inputs") << 50 << "no inputs" << true;
+        QTest::newRow("an end before its take") << 50 << "end before take" << false;
+        QTest::newRow("a result before its end") << 50 << "received before end" << false;
+        QTest::newRow("a take 5 s after the first") << 50 << "late take" << false;
+        QTest::newRow("a task of 5 s") << 50 << "long task" << false;
+        QTest::newRow("worker 70,000") << 50 << "big worker" << false;
+    }
+
+    void oneTaskChunkRunsReadBackAsSpans()
+    {
+        QFETCH(int, chunks);
+        QFETCH(QString, twist);
+        QFETCH(bool, compact);
+        constexpr std::int64_t kChunksize = 3; // chunk c: task 3c (the last chunks of a map)
+        Value::List inputs;
+        for (int k = 0; k < 3 * chunks; ++k)
+            inputs.push_back(k % 3 == 0 ? Value(k * 1.5) : Value(k)); // floats where they count
+        auto run = std::vector<EventLog::OneTaskChunk>(std::size_t(chunks));
+        for (int k = 0; k < chunks; ++k) {
+            EventLog::OneTaskChunk& c = run[std::size_t(k)];
+            c.chunk = k;
+            c.worker = 1 + k % 2;
+            c.pid = 4000 + k % 2;
+            c.takenNs = 1'000'000 + 300 * std::int64_t(twist == "shuffled" ? (k * 7) % chunks : k);
+            c.endNs = c.takenNs + 120 + k % 5;
+            c.receivedNs = c.endNs + 400 + k % 3;
+            // Ints (negative, wider than 32 bits), floats, bools and None.
+            const int kind = k % 7;
+            c.result = kind < 4   ? Value(static_cast<long long>(k) * k - 1'000'000'000'000)
+                       : kind < 5 ? Value(k * -0.25)
+                       : kind < 6 ? Value(k % 2 == 0)
+                                  : Value();
+            c.input = twist == "no inputs" ? nullptr : &inputs[std::size_t(3 * k)];
+        }
+        EventLog::OneTaskChunk& odd = run[std::size_t(chunks / 2)];
+        if (twist == "end before take")
+            odd.endNs = odd.takenNs - 1;
+        else if (twist == "received before end")
+            odd.receivedNs = odd.endNs - 1;
+        else if (twist == "late take")
+            odd.takenNs += 5'000'000'000, odd.endNs += 5'000'000'000,
+                odd.receivedNs += 5'000'000'000;
+        else if (twist == "long task")
+            odd.endNs += 5'000'000'000, odd.receivedNs += 5'000'000'000;
+        else if (twist == "big worker")
+            odd.worker = 70'000;
+
+        EventLog log;
+        EventLog expected;
+        {
+            EventLog::Batch batch(log);
+            Event before;
+            before.kind = EventKind::PoolCreated;
+            batch.add(before);
+            batch.add(EventLog::OneTaskChunks{7, kChunksize, run});
+            Event after;
+            after.kind = EventKind::PoolClosed;
+            batch.add(after);
+        }
+        {
+            EventLog::Batch batch(expected);
+            Event before;
+            before.kind = EventKind::PoolCreated;
+            batch.add(before);
+            for (const EventLog::OneTaskChunk& c : run) {
+                const std::int64_t end[] = {c.endNs};
+                const Value result[] = {c.result};
+                EventLog::TaskSpan span;
+                span.job = 7;
+                span.chunk = c.chunk;
+                span.worker = c.worker;
+                span.pid = c.pid;
+                span.firstTask = c.chunk * kChunksize;
+                span.firstStartNs = c.takenNs;
+                span.endNs = end;
+                span.results = result;
+                if (c.input)
+                    span.inputs = std::make_shared<const Value::List>(inputs);
+                span.taken = true;
+                span.receivedNs = c.receivedNs;
+                batch.add(span);
+            }
+            Event after;
+            after.kind = EventKind::PoolClosed;
+            batch.add(after);
+        }
+        QCOMPARE(log.size(), std::size_t(2 + 4 * chunks));
+        QCOMPARE(log.size(), expected.size());
+        for (std::size_t i = 0; i < log.size(); ++i) {
+            const Event a = log.at(i);
+            const Event b = expected.at(i);
+            QVERIFY2(a.tNs == b.tNs && a.kind == b.kind && a.ok == b.ok && a.job == b.job &&
+                         a.chunk == b.chunk && a.worker == b.worker && a.pid == b.pid &&
+                         a.task == b.task && a.a == b.a && a.b == b.b && a.delay == b.delay &&
+                         a.value == b.value && a.value.kind() == b.value.kind() && a.text == b.text,
+                     qPrintable(QString("event %1 differs").arg(i)));
+            QCOMPARE(log.timeAt(i), b.tNs);
+            QCOMPARE(log.kindAt(i), b.kind);
+        }
+        // 88 bytes a record: the two plain events, the run's, and 40 a chunk; or a record each.
+        const std::size_t bytes =
+            compact ? 3 * 88 + 40 * std::size_t(chunks) : (2 + std::size_t(chunks)) * 88;
+        QCOMPARE(log.storageBytes(), bytes);
+    }
+
+    void badOneTaskChunkRunsAreRefused()
+    {
+        EventLog log;
+        std::vector<EventLog::OneTaskChunk> run(2);
+        run[1].chunk = 1;
+        const Value list(Value::List{Value(1)});
+        run[1].input = &list;
+        EventLog::Batch batch(log);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 batch.add(EventLog::OneTaskChunks{1, 1, run}));
+        run[1].input = nullptr;
+        run[1].result = list;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 batch.add(EventLog::OneTaskChunks{1, 1, run}));
+        run[1].result = Value(1);
+        run[1].chunk = -1;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 batch.add(EventLog::OneTaskChunks{1, 1, run}));
+        run[1].chunk = 1;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 batch.add(EventLog::OneTaskChunks{1, 0, run}));
+        QCOMPARE(log.size(), std::size_t(0));
+    }
+
     // A job's consecutive chunks submitted together go in as one SubmitRun: read back as the
     // same ChunkSubmitted events as appended one by one, in a record and 4 bytes a chunk;
     // event by event where the times go back or stray more than 4.29 s from the first.
