@@ -83,6 +83,16 @@ ChunkMessage decodeChunk(std::span<const std::uint8_t> message)
 
 namespace {
 
+std::int64_t wrappingDifference(std::int64_t a, std::int64_t b)
+{
+    return std::int64_t(std::uint64_t(a) - std::uint64_t(b));
+}
+
+std::int64_t wrappingSum(std::int64_t a, std::int64_t b)
+{
+    return std::int64_t(std::uint64_t(a) + std::uint64_t(b));
+}
+
 void writeReport(const WorkerReport& r, Bytes& out)
 {
     out.reserve(out.size() + 64 + r.values.size() * 6 + r.intValues.size() * 8 +
@@ -98,9 +108,20 @@ void writeReport(const WorkerReport& r, Bytes& out)
         break;
     case WorkerReport::Kind::Progress:
     case WorkerReport::Kind::Result:
+        // The timing groups' start goes as its distance from the chunk's take, each group's end
+        // as its distance from the one before (the first from the start): small ints, where
+        // clock readings are 9 bytes each to write and read (a report per task with
+        // chunksize 1). Differences wrap: any values go through.
         w.beginList(18).writeInt(std::int64_t(r.kind)).writeInt(r.job).writeInt(r.chunk);
-        w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask).writeInt(r.groupsStartNs);
-        w.writeIntList(r.groupEndNs).writeIntList(r.groupTasks);
+        w.writeInt(r.first).writeInt(r.takenNs).writeInt(r.fromTask);
+        w.writeInt(wrappingDifference(r.groupsStartNs, r.takenNs));
+        w.beginList(r.groupEndNs.size());
+        std::int64_t previous = r.groupsStartNs;
+        for (const std::int64_t end : r.groupEndNs) {
+            w.writeInt(wrappingDifference(end, previous));
+            previous = end;
+        }
+        w.writeIntList(r.groupTasks);
         if (r.intResults)
             w.writeIntList(r.intValues);
         else
@@ -205,8 +226,11 @@ void decodeReport(std::span<const std::uint8_t> payload, WorkerReport& r)
         r.first = in.integer();
         r.takenNs = in.integer();
         r.fromTask = in.integer();
-        r.groupsStartNs = in.integer();
-        in.intList(r.groupEndNs);
+        r.groupsStartNs = wrappingSum(r.takenNs, in.integer());
+        in.intList(r.groupEndNs); // distances, each from the one before (see writeReport)
+        std::int64_t end = r.groupsStartNs;
+        for (std::int64_t& g : r.groupEndNs)
+            g = end = wrappingSum(end, g);
         in.intList(r.groupTasks);
         r.intResults = in.packedOrList(r.intValues, r.values);
         in.floatList(r.delays);

@@ -8,6 +8,7 @@
 
 #include <QTest>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <unistd.h>
 
@@ -134,6 +135,40 @@ private slots:
     {
         for (const WorkerReport& r : samples())
             compareReports(decodeReport(encodeReport(r)), r);
+    }
+
+    // Clock readings travel as distances: the groups' start from the take, each group's end
+    // from the one before. A report of a one-task chunk taken at a clock reading of about
+    // 1.7e18 ns then fits 56 bytes (72 with the readings whole), and any readings, however
+    // far apart, come back exactly (the distances wrap).
+    void timingTravelsAsDistances()
+    {
+        WorkerReport r;
+        r.kind = WorkerReport::Kind::Result;
+        r.job = 2;
+        r.chunk = 4321;
+        r.first = 4321;
+        r.fromTask = 4321;
+        r.takenNs = 1'700'000'000'123'456'789;
+        r.groupsStartNs = r.takenNs;
+        r.groupEndNs = {r.takenNs + 140};
+        r.groupTasks = {1};
+        r.values = {Value(4321 * 4321)};
+        r.finished = 1;
+        Bytes frame;
+        encodeReportFrame(r, frame);
+        QVERIFY2(frame.size() <= 56, qPrintable(QString::number(frame.size())));
+        compareReports(decodeReport({frame.data() + 4, frame.size() - 4}), r);
+
+        constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+        constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+        r.takenNs = kMax;
+        r.groupsStartNs = kMin;
+        r.groupEndNs = {kMin, -1, 0, kMax};
+        r.groupTasks = {1, 1, 1, 1};
+        r.values = {Value(1), Value(2), Value(3), Value(4)};
+        r.finished = 4;
+        compareReports(decodeReport(encodeReport(r)), r);
     }
 
     // A worker encodes each report as a whole frame into one buffer it reuses: the same bytes
