@@ -273,7 +273,10 @@ void PoolEngine::submitJob(std::unique_ptr<Job> job)
 {
     // Once registered, the job may complete or be failed (breakPool) and vanish at any moment:
     // what the chunks need is taken before, and the inputs are shared.
-    if (m_log && job->items->size() > 4)
+    // Only a span of more than 4 tasks takes its inputs as a run (EventLog::appendSpanLocked),
+    // and a span is part of one chunk: with chunks of 4 tasks or fewer (a map with chunksize
+    // 1) the check would be work for nothing.
+    if (m_log && job->items->size() > 4 && job->chunksize > 4)
         job->inputRun = std::make_shared<InputRun>();
     const ChunkPlan plan = planOf(*job);
     if (registerJob(std::move(job)) && plan.chunkCount > 0)
