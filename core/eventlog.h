@@ -30,8 +30,10 @@ namespace poolscope {
 // given as a worker's timing groups (a few bytes a group for the ends, 4 for the square, none
 // for the input), 6 with an end per task (2 for the end of a short task); else 32. Read back
 // as the same TaskStarted / TaskFinished events, between the chunk's ChunkTaken and ChunkResult
-// when the span carries them (a whole report of a chunk is then one record). The storage is not
-// inherited by fork children (MADV_DONTFORK): a child never reads the log.
+// when the span carries them (a whole report of a chunk is then one record); the reports of
+// one-task chunks that arrive together go in as one OneTaskChunks (a record, and 40 bytes a
+// chunk). The storage is not inherited by fork children (MADV_DONTFORK): a child never reads
+// the log.
 class EventLog
 {
 public:
