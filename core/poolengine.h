@@ -268,10 +268,11 @@ private:
     // The report's events under one lock: chunk taken, tasks, and (a Result) chunk received.
     // Expands the report's ends (WorkerReport::expandEnds) only for tasks logged one by one.
     void logTasks(Worker& worker, WorkerReport& report, const Job* job, std::int64_t receivedNs);
-    // A report of a whole one-task chunk with an int result, its worker between chunks (a map
-    // with chunksize 1): readReports gathers the run of them that a read of a ring brings, to
-    // log as one EventLog::OneTaskChunks (one lock, 40 bytes a chunk instead of a record of 88)
-    // before it delivers them. False (nothing gathered) for any other report.
+    // A report of a whole one-task chunk with a scalar result and a scalar input, its worker
+    // between chunks (a map with chunksize 1): readReports gathers the run of them that a read
+    // of a ring brings, to log as one EventLog::OneTaskChunks (one lock, 40 bytes a chunk
+    // instead of a record of 88) before it delivers them. False (nothing gathered) for any
+    // other report.
     bool gatherOneTaskChunk(const Worker& worker, const WorkerReport& report,
                             std::int64_t receivedNs);
     // Logs the gathered chunks, then delivers their results (a result is never handed over
