@@ -89,17 +89,52 @@ std::int64_t TaskClock::anchor(bool counter)
 
 std::int64_t TaskClock::startAnchor(bool counter, bool bySyscall)
 {
-    m_counterAsked = counter;
+    if (!counter && !bySyscall && softAnchor())
+        return m_anchorNs;
+    // A short stretch's clock reading is paired with the counter too (two counter reads more)
+    // when the counter is usable, so that soft stretches have a fresh pair; its readings stay
+    // clock readings.
+    m_counterAsked = counter || m_tsc;
     std::int64_t ns;
     std::int64_t ticks;
     readPair(ns, ticks, bySyscall);
-    startStretch(ns, ticks);
-    return ns;
+    m_counterAsked = counter;
+    startStretch(ns, ticks); // the pair as read
+    if (!counter)
+        m_stretchTicks = false;
+    // Handed out never before a soft time (which may be some nanoseconds ahead of the clock).
+    m_anchorNs = std::max(ns, m_lastNs);
+    m_lastNs = m_anchorNs;
+    return m_anchorNs;
+}
+
+std::int64_t TaskClock::softNs(std::int64_t ticks) const
+{
+    return m_pairNs + std::int64_t(double(ticks - m_pairTicks) * m_nsPerTick);
+}
+
+bool TaskClock::softAnchor()
+{
+    if (!m_tsc || m_nsPerTick <= 0 || m_pairNs - m_firstNs < kSoftBaselineNs)
+        return false;
+    const std::int64_t ticks = tsc();
+    if (ticks < m_pairTicks || softNs(ticks) - m_pairNs >= kSoftSpanNs)
+        return false; // the pair is too old: the caller reads the clock (and pairs it)
+    m_counterAsked = false;
+    m_soft = true;
+    m_stretchTicks = true;
+    m_anchorTicks = ticks;
+    m_anchorNs = std::max(softNs(ticks), m_lastNs);
+    m_lastNs = m_anchorNs;
+    return true;
 }
 
 void TaskClock::startStretch(std::int64_t ns, std::int64_t ticks)
 {
+    m_soft = false;
     if (ticks > 0) {
+        m_pairNs = ns;
+        m_pairTicks = ticks;
         // The rate over the longest time there is (the counter is invariant): ever more exact.
         if (m_firstTicks == 0) {
             m_firstNs = ns;
@@ -120,15 +155,36 @@ std::int64_t TaskClock::read() const
 
 std::int64_t TaskClock::convert(std::span<std::int64_t> readings)
 {
+    if (m_soft && readings.empty())
+        return startAnchor(false, false);
+    if (m_soft && softNs(readings.back()) - m_pairNs < kSoftSpanNs) {
+        // At the learnt rate from the pair, never going back; the next stretch starts at the
+        // last reading, softly too.
+        const std::int64_t lastTicks = readings.back();
+        std::int64_t previous = m_anchorNs;
+        for (std::int64_t& r : readings) {
+            r = std::max(softNs(r), previous);
+            previous = r;
+        }
+        m_anchorTicks = lastTicks;
+        m_anchorNs = readings.back();
+        m_lastNs = std::max(m_lastNs, m_anchorNs);
+        return m_anchorNs;
+    }
+    if (m_soft)
+        m_counterAsked = true; // a long soft stretch (a slow task): pair the clock now and
+                               // interpolate from its anchor, as a counter stretch does
     if (!readings.empty() && !(m_tsc && m_counterAsked)) {
         // Clock readings already, and no counter to pair: the last of them, a moment ago,
         // starts the next stretch (a clock reading saved per report of a short chunk).
         startStretch(readings.back(), 0);
+        m_lastNs = std::max(m_lastNs, readings.back());
         return readings.back();
     }
     std::int64_t ns;
     std::int64_t ticks;
     readPair(ns, ticks, false);
+    const std::int64_t handed = std::max(ns, m_lastNs); // never before a soft time
     if (m_stretchTicks) {
         // This stretch's own rate, from its two anchors: exact at both ends.
         const double scale =
@@ -136,12 +192,14 @@ std::int64_t TaskClock::convert(std::span<std::int64_t> readings)
         std::int64_t previous = m_anchorNs;
         for (std::int64_t& r : readings) {
             const auto at = m_anchorNs + std::int64_t(double(r - m_anchorTicks) * scale);
-            r = std::clamp(at, previous, ns);
+            r = std::clamp(at, previous, handed);
             previous = r;
         }
     }
-    startStretch(ns, ticks);
-    return ns;
+    startStretch(ns, ticks); // the pair as read
+    m_anchorNs = handed;
+    m_lastNs = handed;
+    return handed;
 }
 
 std::int64_t TaskClock::estimateNs(std::int64_t reading) const

@@ -92,6 +92,60 @@ private slots:
         }
     }
 
+    // A worker's chunks of one task: once the counter's rate is learnt over 10 ms, a stretch
+    // that does not ask for the counter reads it anyway and converts at the learnt rate, with
+    // no clock reading (soft); the times still fall within each reading's real time, give or
+    // take 2 us, never go back from one stretch to the next, and a stretch longer than the
+    // soft span (a slow task) is converted against a fresh pairing.
+    void shortStretchesReadTheCounterOnceTheRateIsKnown()
+    {
+        if (!TaskClock::tscUsable())
+            QSKIP("the clock source is not an invariant TSC here");
+        TaskClock clock(true);
+        // Learn the rate: counter stretches over 12 ms.
+        for (int i = 0; i < 4; ++i) {
+            clock.anchor(true);
+            spinFor(3'000'000);
+            std::vector<std::int64_t> none;
+            clock.convert(none);
+        }
+        int soft = 0;
+        std::int64_t lastNs = 0;
+        for (int stretch = 0; stretch < 400; ++stretch) {
+            const std::int64_t anchorNs = clock.anchor(false);
+            QVERIFY(anchorNs >= lastNs);
+            if (clock.anchorReading() != anchorNs)
+                ++soft;                       // a counter reading: this stretch is soft
+            const bool slow = stretch == 250; // longer than the 1 ms soft span
+            std::vector<std::int64_t> readings;
+            std::vector<Bracket> real;
+            for (int k = 0; k < 1 + stretch % 3; ++k) {
+                spinFor(slow ? 3'000'000 : 1'000 + (stretch % 7) * 3'000);
+                const std::int64_t before = monotonicNs();
+                readings.push_back(clock.read());
+                const std::int64_t after = monotonicNs();
+                real.push_back({before, after});
+            }
+            const std::int64_t endNs = clock.convert(readings);
+            std::int64_t previous = anchorNs;
+            for (std::size_t k = 0; k < readings.size(); ++k) {
+                const std::int64_t ns = readings[k];
+                QVERIFY(ns >= previous);
+                QVERIFY2(ns >= real[k].before - 2'000 && ns <= real[k].after + 2'000,
+                         qPrintable(QString("stretch %1 reading %2: %3 outside [%4, %5]")
+                                        .arg(stretch)
+                                        .arg(k)
+                                        .arg(ns)
+                                        .arg(real[k].before)
+                                        .arg(real[k].after)));
+                previous = ns;
+            }
+            QVERIFY(endNs >= readings.back());
+            lastNs = endNs;
+        }
+        QVERIFY2(soft > 300, qPrintable(QString("%1 soft stretches of 400").arg(soft)));
+    }
+
     // After convert() a new stretch has started: its anchor reading is what the next task's
     // start is measured from, and an empty conversion is harmless.
     // A timing group's tasks share its time as from + (to - from) * j / parts would give,
