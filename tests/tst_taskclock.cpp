@@ -15,6 +15,17 @@ struct Bracket
 {
     std::int64_t before;
     std::int64_t after;
+    // Whether a converted reading falls within this real time, give or take 2 us.
+    bool holds(std::int64_t ns) const { return ns >= before - 2'000 && ns <= after + 2'000; }
+    QString outside(int stretch, std::size_t k, std::int64_t ns) const
+    {
+        return QString("stretch %1 reading %2: %3 outside [%4, %5]")
+            .arg(stretch)
+            .arg(k)
+            .arg(ns)
+            .arg(before)
+            .arg(after);
+    }
 };
 
 void spinFor(std::int64_t ns)
@@ -81,13 +92,7 @@ private slots:
                 if (k > 0)
                     QVERIFY(ns >= readings[k - 1]);
                 // Within the reading's real time, give or take 2 us of interpolation.
-                QVERIFY2(ns >= real[k].before - 2'000 && ns <= real[k].after + 2'000,
-                         qPrintable(QString("stretch %1 reading %2: %3 outside [%4, %5]")
-                                        .arg(stretch)
-                                        .arg(k)
-                                        .arg(ns)
-                                        .arg(real[k].before)
-                                        .arg(real[k].after)));
+                QVERIFY2(real[k].holds(ns), qPrintable(real[k].outside(stretch, k, ns)));
             }
         }
     }
@@ -131,13 +136,7 @@ private slots:
             for (std::size_t k = 0; k < readings.size(); ++k) {
                 const std::int64_t ns = readings[k];
                 QVERIFY(ns >= previous);
-                QVERIFY2(ns >= real[k].before - 2'000 && ns <= real[k].after + 2'000,
-                         qPrintable(QString("stretch %1 reading %2: %3 outside [%4, %5]")
-                                        .arg(stretch)
-                                        .arg(k)
-                                        .arg(ns)
-                                        .arg(real[k].before)
-                                        .arg(real[k].after)));
+                QVERIFY2(real[k].holds(ns), qPrintable(real[k].outside(stretch, k, ns)));
                 previous = ns;
             }
             QVERIFY(endNs >= readings.back());
