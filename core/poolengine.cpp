@@ -4,7 +4,6 @@
 #include "clock.h"
 #include "poolerror.h"
 #include "poolworker.h"
-#include "sparepointer.h"
 #include "taskclock.h"
 #include "taskregistry.h"
 #include "wire.h"
@@ -55,31 +54,7 @@ int cpuCount()
     return n > 0 ? int(n) : 1;
 }
 
-constexpr std::align_val_t kPageAlign{4096};
-
-// The read buffer of the last pool that ended, for the next one: each pool's own cost it an
-// mmap, a page fault at its first read and a munmap (about 20-40 us of a Pool(2) with fork,
-// start to join, ~680 us on this project's 2-CPU VM). Its memory is private: a fork child's
-// copy of this pointer is its own copy of the buffer.
-void freeReadBuffer(std::uint8_t* buffer)
-{
-    ::operator delete[](buffer, kPageAlign);
-}
-SparePointer<std::uint8_t, freeReadBuffer> g_spareReadBuffer;
-
 } // namespace
-
-std::uint8_t* PoolEngine::takeReadBuffer()
-{
-    if (std::uint8_t* spare = g_spareReadBuffer.take())
-        return spare;
-    return static_cast<std::uint8_t*>(::operator new[](kReadBufferBytes, kPageAlign));
-}
-
-void PoolEngine::releaseReadBuffer(std::uint8_t* buffer)
-{
-    g_spareReadBuffer.keep(buffer);
-}
 
 PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
 {
@@ -1046,7 +1021,7 @@ void PoolEngine::readReports(Worker& w)
     // The rest of a frame that an earlier read began is read straight into the inbox, up to
     // that frame's end: a third of a map's large reports arrive in two reads (the worker
     // still writing), and reading into the buffer first copied their rest twice.
-    std::uint8_t* buf = m_readBuffer.get();
+    std::uint8_t* buf = m_readBuffer.data();
     std::size_t want = kReadBufferBytes;
     const std::size_t had = w.inbox.size();
     bool intoInbox = false;

@@ -3,6 +3,7 @@
 #include "asyncresult.h"
 #include "imapiterator.h"
 #include "inheritedworker.h"
+#include "parentonlyblock.h"
 #include "pool.h"
 #include "pooloptions.h"
 #include "poolprotocol.h"
@@ -364,11 +365,9 @@ private:
     // Page-aligned, as the rings' bytes are: AMD's Zen cores copy several times slower when the
     // destination is a few bytes past the source modulo 4 KiB, as it was at malloc's 16-byte
     // offset into a fresh mapping (40% of a map of 100,000 squares, when this was a pipe's
-    // read()). A pool's buffer goes on to the next pool of the process (see takeReadBuffer).
-    struct ReadBufferRelease
-    {
-        void operator()(std::uint8_t* p) const { releaseReadBuffer(p); }
-    };
+    // read()). Not inherited by the workers (ParentOnlyBlock): this process's first reads after
+    // a fork copied each page it had written before. A pool's buffer goes on to the next pool
+    // of the process.
     static constexpr std::size_t kReadBufferBytes = ResultRing::kDefaultCapacity;
     // A chunk's submit time is read before its push, once for this many pushes in a row (a
     // push takes tens of ns, a clock reading 28 on this project's VM): a time at most about a
@@ -376,9 +375,7 @@ private:
     // per chunk was 0.28 ms of the 8-11 ms of the parent's CPU in a map of 10,000 tasks with
     // chunksize 1.
     static constexpr std::size_t kPushesPerClockReading = 16;
-    static std::uint8_t* takeReadBuffer();
-    static void releaseReadBuffer(std::uint8_t* buffer);
-    std::unique_ptr<std::uint8_t[], ReadBufferRelease> m_readBuffer{takeReadBuffer()};
+    ParentOnlyBlock m_readBuffer{kReadBufferBytes};
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
     int m_readyWorkers = 0;     // Ready reports read (guarded by m_infoMutex)
