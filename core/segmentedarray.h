@@ -11,7 +11,9 @@
 #include <new>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <type_traits>
+#include <unistd.h>
 #include <utility>
 
 namespace poolscope {
@@ -27,10 +29,14 @@ class SegmentedArray
 public:
     static constexpr std::size_t kSegmentSize = std::size_t(1) << SegmentBits;
 
-    SegmentedArray() : m_segments(takeDirectory()) {}
+    SegmentedArray() : m_segments(takeDirectory()), m_owner(::getpid()) {}
     ~SegmentedArray()
     {
-        const std::size_t n = m_size.load(std::memory_order_acquire);
+        // A fork child's copy of an array has no segments to end: they are not mapped there
+        // (MADV_DONTFORK). Its elements are left as they are, and its directory is cleared for
+        // the next array of the child.
+        const bool own = ::getpid() == m_owner;
+        const std::size_t n = own ? m_size.load(std::memory_order_acquire) : 0;
         if constexpr (!std::is_trivially_destructible_v<T>) {
             for (std::size_t i = 0; i < n; ++i)
                 (*this)[i].~T();
@@ -41,9 +47,9 @@ public:
             T* segment = m_segments[i].load(std::memory_order_relaxed);
             if (!segment)
                 continue;
-            if (i == 0)
+            if (own && i == 0)
                 spareFirst().keep(segment, kSegmentBytes);
-            else
+            else if (own)
                 ::munmap(segment, kSegmentBytes);
             m_segments[i].store(nullptr, std::memory_order_relaxed);
         }
@@ -196,6 +202,7 @@ private:
 #endif
 
     Directory m_segments;
+    pid_t m_owner; // the process that made the array, and maps its segments
     std::atomic<std::size_t> m_size{0};
     std::size_t m_pending = 0; // the writer's count
 };

@@ -10,7 +10,11 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace poolscope;
 
@@ -108,6 +112,31 @@ private slots:
         next.publish();
         QCOMPARE(&next[0], first);
         QVERIFY(intact(next[0], 2));
+    }
+
+    // A fork child that ends its copy of an array (whose segments it does not have) and makes
+    // one of the same kind gets a working array of its own; the parent's is intact.
+    void aForkChildEndsItsCopyAndMakesItsOwn()
+    {
+        using Strings = SegmentedArray<std::string, 6>; // elements with destructors
+        auto array = std::make_unique<Strings>();
+        for (int i = 0; i < 100; ++i) // two segments
+            array->emplace("element " + std::to_string(i));
+        array->publish();
+        const pid_t pid = ::fork();
+        QVERIFY(pid >= 0);
+        if (pid == 0) {
+            array.reset();
+            Strings mine;
+            mine.emplace("mine");
+            mine.publish();
+            ::_exit(mine.size() == 1 && mine[0] == "mine" ? 0 : 3);
+        }
+        int status = 0;
+        QCOMPARE(::waitpid(pid, &status, 0), pid);
+        QVERIFY2(WIFEXITED(status), "the child died of a signal");
+        QCOMPARE(WEXITSTATUS(status), 0);
+        QCOMPARE((*array)[99], std::string("element 99"));
     }
 };
 
