@@ -11,7 +11,8 @@ namespace poolscope {
 enum class EventKind : std::uint8_t
 {
     PoolCreated,    // a = processes, text = start method
-    WorkerStarted,  // worker, pid, ppid, a = start latency (ns), text = worker name
+    WorkerStarted,  // worker, pid, ppid, a = start latency (ns, from the pool asking for it,
+                    // with the others started at once), text = worker name
     JobSubmitted,   // job, a = number of items, b = chunksize, text = "api func"
     ChunkSubmitted, // job, chunk, a = first task index, b = last task index (inclusive)
     ChunkTaken,     // job, chunk, worker, pid (timestamp taken in the worker)

@@ -85,15 +85,15 @@ namespace {
 
 ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& options,
                          const std::string& name, const std::string& identity)
+    : m_target(target), m_options(options), m_name(name), m_identity(identity)
 {
     // The task registry is built here, once, and inherited, rather than in every child: a child
     // that built it would write a dozen fresh pages (page faults cost microseconds each).
     if (target.kind() == ProcessTarget::Kind::Task)
         (void)TaskRegistry::builtins();
-    EntryFunction entry = nullptr;
     if (target.kind() == ProcessTarget::Kind::Entry) {
-        entry = findEntry(target.name());
-        if (!entry)
+        m_entry = findEntry(target.name());
+        if (!m_entry)
             throw ProcessError("ValueError", "unknown entry point '" + target.name() + "'");
     }
     for (int fd : options.passFds) {
@@ -102,12 +102,22 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
                                               " to the child: " + std::strerror(errno));
     }
     checkOutputFd(options.outputFd);
-    int p[2] = {-1, -1};
-    if (options.sentinel && ::pipe2(p, O_CLOEXEC) != 0)
+    if (options.sentinel && ::pipe2(m_pipe, O_CLOEXEC) != 0)
         throw ProcessError("OSError", std::string("pipe: ") + std::strerror(errno));
+}
 
+ForkBackend::~ForkBackend()
+{
+    for (int fd : m_pipe) {
+        if (fd >= 0)
+            ::close(fd);
+    }
+}
+
+void ForkBackend::forkAll(std::span<ForkBackend* const> backends, std::span<pid_t> pids)
+{
     // Unflushed output would otherwise be written twice, once by each process (CPython flushes
-    // too). All signals stay blocked across fork(), so that nothing reaches the child while it
+    // too). All signals stay blocked across the forks, so that nothing reaches a child while it
     // still has the parent's handlers (a Qt or test-framework handler must never run there);
     // the child resets the handlers, then unblocks.
     flushStdStreams();
@@ -116,20 +126,46 @@ ForkBackend::ForkBackend(const ProcessTarget& target, const ProcessOptions& opti
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
     const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid == 0)
-        childMain(target, options, name, identity, parent, p[0], p[1], entry);
-    const int forkErrno = errno;
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (p[1] >= 0)
-        ::close(p[1]);
-    if (pid < 0) {
-        if (p[0] >= 0)
-            ::close(p[0]);
-        throw ProcessError("OSError", std::string("fork: ") + std::strerror(forkErrno));
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+        const pid_t pid = ::fork();
+        if (pid == 0)
+            backends[i]->runChild(parent, backends);
+        pids[i] = pid < 0 ? -errno : pid;
+        if (pid < 0)
+            break;
     }
-    m_pid = pid;
-    m_sentinel = p[0];
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void ForkBackend::adopt(pid_t forkResult)
+{
+    if (m_pipe[1] >= 0) // the child holds the only write end: its exit closes the pipe
+        ::close(m_pipe[1]);
+    m_pipe[1] = -1;
+    if (forkResult < 0) {
+        if (m_pipe[0] >= 0)
+            ::close(m_pipe[0]);
+        m_pipe[0] = -1;
+        throw ProcessError("OSError", std::string("fork: ") + std::strerror(-forkResult));
+    }
+    m_pid = forkResult;
+    m_sentinel = m_pipe[0];
+    m_pipe[0] = -1;
+}
+
+void ForkBackend::runChild(pid_t parent, std::span<ForkBackend* const> batch) const
+{
+    // The other children's sentinel pipes, made before the first fork, are theirs: a copy of a
+    // write end held here would hide their exit.
+    for (const ForkBackend* other : batch) {
+        if (other == this)
+            continue;
+        for (int fd : other->m_pipe) {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    }
+    childMain(m_target, m_options, m_name, m_identity, parent, m_pipe[0], m_pipe[1], m_entry);
 }
 
 } // namespace poolscope

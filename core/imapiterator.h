@@ -63,8 +63,8 @@ private:
     std::int64_t m_nextChunk = 0; // ordered mode: the chunk the caller waits for
     std::int64_t m_chunksDelivered = 0;
     std::optional<std::int64_t> m_chunkCount;
-    std::int64_t m_chunksReady = 0; // chunks moved to m_ready (or handed out)
-    bool m_finished = false;        // an error ended the iteration
+    std::int64_t m_chunksReady = 0;          // chunks moved to m_ready (or handed out)
+    bool m_finished = false;                 // an error ended the iteration
     std::atomic<std::uint64_t> m_changes{0}; // counts deliveries, for next()'s looks
 };
 

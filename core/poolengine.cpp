@@ -112,14 +112,16 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
     // with fork). Any other thread may end before the pool does: there the result thread
     // starts now and forks them, as it forks every replacement.
     const bool forkHere = ::gettid() == ::getpid();
-    std::promise<void> started;
-    auto startedFuture = started.get_future();
     try {
         if (forkHere) {
             std::lock_guard gate(m_gate->mutex);
             startWorkers(m_processes);
             m_readerPending = true;
         } else {
+            // (Not made for the main thread: a promise's state freed after the forks would
+            // copy malloc's pages; see startWorkers.)
+            std::promise<void> started;
+            auto startedFuture = started.get_future();
             m_resultThread = std::thread([this, &started] { runResultThread(&started); });
             startedFuture.get();
         }
@@ -455,11 +457,17 @@ void PoolEngine::close()
 void PoolEngine::queueStopsLocked()
 {
     if (m_feedQueue.empty() && !m_feederSending) {
-        // Nothing is waiting to go out: the stop messages go now, from here.
-        std::vector<Pending> stops = stopMessages();
-        const std::size_t sent = sendAvailable(std::span<Pending>(stops));
-        for (std::size_t i = sent; i < stops.size(); ++i)
-            m_feedQueue.push_back(std::move(stops[i]));
+        // Nothing is waiting to go out: the stop messages go now, from here, allocating
+        // nothing while there is room for them (a pool closed soon after its forks would copy
+        // malloc's pages: see startWorkers). The rest, if any, wait for the feeder.
+        const auto stops = std::size_t(m_processes);
+        std::size_t sent = 0;
+        while (sent < stops && m_queue.tryPush(stopMessageBytes(), false))
+            ++sent;
+        m_queue.notify(sent);
+        std::vector<Pending> rest = stopMessages(stops - sent);
+        for (Pending& p : rest)
+            m_feedQueue.push_back(std::move(p));
         m_stopsQueued = true;
     }
     if (!m_feedQueue.empty() || m_feederSending || !m_stopsQueued)
@@ -543,9 +551,9 @@ std::vector<WorkerInfo> PoolEngine::workers() const
 // The feeder thread: chunks go into the shared queue in FIFO order, then (after close) one stop
 // message per worker.
 
-std::vector<PoolEngine::Pending> PoolEngine::stopMessages() const
+std::vector<PoolEngine::Pending> PoolEngine::stopMessages(std::size_t count) const
 {
-    std::vector<Pending> stops(static_cast<std::size_t>(m_processes));
+    std::vector<Pending> stops(count);
     for (Pending& stop : stops) {
         stop.message = encodeStop();
         stop.stop = true;
@@ -578,7 +586,7 @@ void PoolEngine::feederLoop()
             if (m_feedQueue.empty()) {
                 if (m_stopsQueued)
                     return; // every stop message is out: the workers will exit
-                for (Pending& stop : stopMessages())
+                for (Pending& stop : stopMessages(std::size_t(m_processes)))
                     m_feedQueue.push_back(std::move(stop));
                 m_stopsQueued = true;
                 continue;
@@ -882,26 +890,45 @@ void PoolEngine::runDeferred()
 
 void PoolEngine::startWorkers(int count)
 {
-    std::vector<std::unique_ptr<Worker>> prepared;
+    // Whatever the parent writes for the new workers is made ready before the forks: the
+    // workers already in m_workers, the list of their processes, the list to publish with room
+    // for them. After the forks it fills in their pids, copying the pages it writes once for
+    // all the workers (Process::startAll), and allocates and frees nothing (malloc's own pages
+    // would be copied too).
+    const std::size_t first = m_workers.size();
+    std::vector<WorkerInfo> info;
     try {
+        m_workers.reserve(first + std::size_t(count));
         for (int i = 0; i < count; ++i)
-            prepared.push_back(prepareWorker());
-        for (auto& w : prepared) {
-            launchWorker(*w);
-            m_workers.push_back(std::move(w));
+            m_workers.push_back(prepareWorker());
+        info = workerList();
+        m_starting.clear();
+        const std::int64_t requestNs = monotonicNs();
+        for (std::size_t i = first; i < m_workers.size(); ++i) {
+            m_workers[i]->requestNs = requestNs;
+            m_starting.push_back(m_workers[i]->process.get());
         }
+        Process::startAll(m_starting);
     } catch (...) {
-        for (auto& w : prepared) {
-            if (!w) // launched: the pool's now
-                continue;
-            for (int fd : {w->resultFd, w->resultWriteFd})
+        // The ones that started are the pool's; the others are undone.
+        std::size_t started = first;
+        for (; started < m_workers.size() && m_workers[started]->process->pid(); ++started)
+            launched(*m_workers[started]);
+        for (std::size_t i = started; i < m_workers.size(); ++i) {
+            for (int fd : {m_workers[i]->resultFd, m_workers[i]->resultWriteFd})
                 ::close(fd);
-            m_freeSlots.push_back(w->slotIndex);
+            m_freeSlots.push_back(m_workers[i]->slotIndex);
         }
+        m_workers.resize(started);
         publishWorkers();
         throw;
     }
-    publishWorkers();
+    for (std::size_t i = first; i < m_workers.size(); ++i) {
+        launched(*m_workers[i]);
+        info[i].pid = m_workers[i]->pid;
+    }
+    std::lock_guard lock(m_infoMutex);
+    m_workerInfo.swap(info); // the old list is freed after the lock is released
 }
 
 std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
@@ -968,22 +995,27 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     return w;
 }
 
-void PoolEngine::launchWorker(Worker& w)
+void PoolEngine::launched(Worker& w)
 {
-    w.requestNs = monotonicNs();
-    w.process->start();       // on failure the caller closes the pipe
     ::close(w.resultWriteFd); // the worker holds the only write end: its exit gives us EOF
     w.resultWriteFd = -1;
     w.pid = w.process->pid().value_or(0);
 }
 
-void PoolEngine::publishWorkers()
+std::vector<WorkerInfo> PoolEngine::workerList() const
 {
     std::vector<WorkerInfo> info;
+    info.reserve(m_workers.size());
     for (const auto& w : m_workers)
         info.push_back(WorkerInfo{w->number, w->name, w->pid});
+    return info;
+}
+
+void PoolEngine::publishWorkers()
+{
+    std::vector<WorkerInfo> info = workerList();
     std::lock_guard lock(m_infoMutex);
-    m_workerInfo = std::move(info);
+    m_workerInfo.swap(info); // the old list is freed after the lock is released
 }
 
 bool PoolEngine::reportsWaiting() const

@@ -214,7 +214,7 @@ private:
     void enqueueChunks(const ChunkPlan& plan);
 
     void startFeederLocked(); // with m_feedMutex held: starts the feeder thread if not yet
-    std::vector<Pending> stopMessages() const; // one close() sentinel per worker
+    std::vector<Pending> stopMessages(std::size_t count) const; // close() sentinels
     void feederLoop();
     bool sendBatch(std::vector<Pending>& batch);           // waits for room; false: terminated
     std::size_t sendAvailable(std::span<Pending> pending); // sends what fits now, records it
@@ -252,11 +252,13 @@ private:
     // The pool's own result thread: resultLoop as SCHED_BATCH (BatchScheduling), so that a
     // worker's report does not preempt another worker, and is read when a core is free.
     void runResultThread(std::promise<void>* started);
-    // Workers are made ready first (pipes, slots, the Process objects), then forked back to
-    // back: the parent writes fewer pages between forks (each a copy-on-write fault then).
+    // Workers are made ready first (pipes, slots, the Process objects), then started together
+    // (Process::startAll): with fork, the parent writes no page between the forks, each a
+    // copy-on-write fault then.
     void startWorkers(int count);
     std::unique_ptr<Worker> prepareWorker();
-    void launchWorker(Worker& worker);
+    void launched(Worker& worker); // its process has started
+
     // Reads the reports in the worker's result ring (frames may span reads: Worker::inbox).
     void readReports(Worker& worker);
     // Reads the worker's result pipe, which carries doorbell bytes only; true at end of file
@@ -305,6 +307,7 @@ private:
     // kTerminateGraceNs gets SIGKILL (see the definition).
     void terminateWorkers();
     static constexpr std::int64_t kTerminateGraceNs = 2'000'000'000;
+    std::vector<WorkerInfo> workerList() const; // m_workers as the caller sees them
     void publishWorkers();
 
     PoolOptions m_options;
@@ -378,8 +381,9 @@ private:
     ParentOnlyBlock m_readBuffer{kReadBufferBytes};
     mutable std::mutex m_infoMutex;
     std::vector<WorkerInfo> m_workerInfo;
-    int m_readyWorkers = 0;     // Ready reports read (guarded by m_infoMutex)
-    bool m_readerEnded = false; // the result loop has ended (guarded by m_infoMutex)
+    std::vector<Process*> m_starting; // startWorkers()'s, kept: nothing freed after the forks
+    int m_readyWorkers = 0;           // Ready reports read (guarded by m_infoMutex)
+    bool m_readerEnded = false;       // the result loop has ended (guarded by m_infoMutex)
     std::condition_variable m_readyCv;
 
     std::mutex m_joinMutex;

@@ -52,6 +52,12 @@ EncodedChunk encodeStop()
     return EncodedChunk{Bytes{kStop}};
 }
 
+std::span<const std::uint8_t> stopMessageBytes()
+{
+    static constexpr std::uint8_t kStopMessage[] = {kStop};
+    return kStopMessage;
+}
+
 ChunkMessage decodeChunk(std::span<const std::uint8_t> message)
 {
     if (message.empty())

@@ -100,6 +100,8 @@ struct RunCheck
 EncodedChunk encodeChunk(const ChunkMessage& msg, const Value::List& allItems, std::size_t begin,
                          std::size_t end, const RunCheck* run = nullptr);
 EncodedChunk encodeStop();
+// The bytes of that message, static: for a sender that allocates nothing.
+std::span<const std::uint8_t> stopMessageBytes();
 ChunkMessage decodeChunk(std::span<const std::uint8_t> message); // throws WireError
 
 Bytes encodeReport(const WorkerReport& report);

@@ -430,14 +430,14 @@ private:
         return parentAlive();
     };
     TaskClock m_clock;
-    std::int64_t m_lastSendNs = 0;   // when the last report of tasks went out (recording)
-    std::string m_lastFunc;          // the function of the last chunk
-    std::int64_t m_lastTaskNs = -1;  // its last timed task's (or group's per task) ns; -1: none
-    WorkerReport m_report;           // the chunk's report, reused
+    std::int64_t m_lastSendNs = 0;  // when the last report of tasks went out (recording)
+    std::string m_lastFunc;         // the function of the last chunk
+    std::int64_t m_lastTaskNs = -1; // its last timed task's (or group's per task) ns; -1: none
+    WorkerReport m_report;          // the chunk's report, reused
     std::vector<std::int64_t> m_readings; // recording: see runChunk
     Bytes& m_frame;                       // the encoded report, reused
     Bytes& m_input;                       // the message taken from the queue, reused
-    bool m_keepsFreedMemory = false; // keepFreedMemory() done
+    bool m_keepsFreedMemory = false;      // keepFreedMemory() done
 };
 
 int runWorker(const PoolWorkerConfig& config, Bytes& frame, Bytes& input, std::span<const int> fds)

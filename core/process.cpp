@@ -8,7 +8,9 @@
 #include "processerror.h"
 #include "spawnbackend.h"
 
+#include <array>
 #include <csignal>
+#include <exception>
 #include <unistd.h>
 
 namespace poolscope {
@@ -51,7 +53,7 @@ void Process::checkCreator(const char* message) const
         throw ProcessError("AssertionError", message);
 }
 
-void Process::start()
+void Process::checkStartable() const
 {
     checkNotClosed();
     if (m_backend)
@@ -59,19 +61,70 @@ void Process::start()
     checkCreator("can only start a process object created by current process");
     if (currentProcess().daemon)
         throw ProcessError("AssertionError", "daemonic processes are not allowed to have children");
+}
+
+void Process::start()
+{
+    Process* self = this;
+    startAll({&self, 1});
+}
+
+void Process::startAll(std::span<Process* const> processes)
+{
     // A child (and a fork server) starts with the policy its starter had before it yielded
     // the CPU to the workers (a pool's result thread starting a replacement).
     const BatchScheduling::Suspend normalScheduling;
-    switch (m_options.method) {
-    case StartMethod::Fork:
-        m_backend = std::make_unique<ForkBackend>(m_target, m_options, m_name, m_identity);
-        break;
-    case StartMethod::Spawn:
-        m_backend = std::make_unique<SpawnBackend>(m_target, m_options, m_name, m_identity);
-        break;
-    case StartMethod::ForkServer:
-        m_backend = std::make_unique<ForkServerBackend>(m_target, m_options, m_name, m_identity);
-        break;
+    constexpr std::size_t kBatch = 16; // forks back to back; their results on the stack
+    std::size_t next = 0;
+    while (next < processes.size()) {
+        Process& first = *processes[next];
+        first.checkStartable();
+        if (first.m_options.method == StartMethod::Spawn) {
+            first.m_backend = std::make_unique<SpawnBackend>(first.m_target, first.m_options,
+                                                             first.m_name, first.m_identity);
+            ++next;
+            continue;
+        }
+        if (first.m_options.method == StartMethod::ForkServer) {
+            first.m_backend = std::make_unique<ForkServerBackend>(first.m_target, first.m_options,
+                                                                  first.m_name, first.m_identity);
+            ++next;
+            continue;
+        }
+        // A run of fork children: every backend made (and checked) before the first fork.
+        std::array<std::unique_ptr<ForkBackend>, kBatch> backends;
+        std::array<ForkBackend*, kBatch> raw{};
+        // One that cannot be made ends the run: the ones before it still start, then its
+        // error is thrown.
+        std::size_t n = 0;
+        std::exception_ptr unstartable;
+        try {
+            while (n < kBatch && next + n < processes.size()) {
+                Process& p = *processes[next + n];
+                if (p.m_options.method != StartMethod::Fork)
+                    break;
+                if (n > 0)
+                    p.checkStartable();
+                backends[n] =
+                    std::make_unique<ForkBackend>(p.m_target, p.m_options, p.m_name, p.m_identity);
+                raw[n] = backends[n].get();
+                ++n;
+            }
+        } catch (...) {
+            unstartable = std::current_exception();
+        }
+        std::array<pid_t, kBatch> pids{};
+        if (n > 0)
+            ForkBackend::forkAll(std::span(raw).first(n), pids);
+        // Then the bookkeeping. A failed fork is the last one tried: the ones before it have
+        // started, it throws, the ones after it are never started.
+        for (std::size_t i = 0; i < n; ++i) {
+            backends[i]->adopt(pids[i]); // throws for a failed fork
+            processes[next + i]->m_backend = std::move(backends[i]);
+        }
+        if (unstartable)
+            std::rethrow_exception(unstartable);
+        next += n;
     }
 }
 

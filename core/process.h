@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ public:
     Process& operator=(const Process&) = delete;
 
     void start(); // ProcessError when started twice/closed
+    // Starts these processes, in order, as start() would one by one, except that fork children
+    // are forked back to back: the parent's bookkeeping for all of them comes after the last
+    // fork, so that it copies each page it writes once, not once per child (ForkBackend).
+    // On an error, the processes before the failing one have started, the others have not.
+    static void startAll(std::span<Process* const> processes);
     void join(std::optional<double> timeoutSeconds = std::nullopt);
     bool isAlive();
     void terminate(); // SIGTERM
@@ -80,6 +86,7 @@ public:
 
 private:
     void checkNotClosed() const;
+    void checkStartable() const;
     void checkCreator(const char* message) const;
 
     ProcessTarget m_target;

@@ -194,6 +194,86 @@ private slots:
         QCOMPARE(int(pids.size()), 100);
     }
 
+    // Process::startAll: more processes than one run of back-to-back forks (16), each with its
+    // own exit code and pid; the parent holds no descriptor more once all have been joined.
+    void startAllStartsEach_data() { pt::addMethodRows(); }
+    void startAllStartsEach()
+    {
+        QFETCH(int, method);
+        const int fdsBefore = probe::openFdCount();
+        {
+            std::vector<std::unique_ptr<Process>> ps;
+            std::vector<Process*> all;
+            for (int i = 0; i < 20; ++i) {
+                ps.push_back(std::make_unique<Process>(ProcessTarget::task("exit_with", {i}),
+                                                       pt::opts(method)));
+                all.push_back(ps.back().get());
+            }
+            Process::startAll(all);
+            std::set<int> pids;
+            for (int i = 0; i < 20; ++i) {
+                QVERIFY(ps[i]->pid());
+                ps[i]->join();
+                QCOMPARE(ps[i]->exitcode(), std::optional<int>(i));
+                pids.insert(*ps[i]->pid());
+            }
+            QCOMPARE(int(pids.size()), 20);
+        }
+        QCOMPARE(probe::openFdCount(), fdsBefore);
+    }
+
+    // Every sentinel pipe of a run of forks is made before the first fork, so each child is
+    // born with all of them; a child that keeps what it inherits (a callable) must not keep the
+    // others' write ends, or their exits would go unseen while it lives.
+    void startAllChildrenHoldNoOtherSentinel()
+    {
+        pt::Pipe release;
+        const int r = release.r;
+        Process slow(ProcessTarget::callable([r] {
+                         char c;
+                         (void)!::read(r, &c, 1);
+                     }),
+                     pt::opts(0));
+        Process quick(ProcessTarget::callable([] {}), pt::opts(0));
+        Process* both[] = {&slow, &quick};
+        Process::startAll(both);
+        quick.join(); // waitpid: it has exited, and closed what it held
+        QCOMPARE(quick.exitcode(), std::optional<int>(0));
+        QVERIFY(slow.isAlive());
+        QVERIFY(readable(quick.sentinel())); // no other holder of its write end
+        QCOMPARE(::write(release.w, "x", 1), ssize_t(1));
+        slow.join(30);
+        QCOMPARE(slow.exitcode(), std::optional<int>(0));
+    }
+
+    // The first process that cannot start ends startAll with its error: the ones before it
+    // have started, the ones after it have not (and hold nothing).
+    void startAllStopsAtTheFirstThatCannotStart_data() { pt::addMethodRows(); }
+    void startAllStopsAtTheFirstThatCannotStart()
+    {
+        QFETCH(int, method);
+        const int fdsBefore = probe::openFdCount();
+        {
+            Process before(ProcessTarget::task("exit_with", {3}), pt::opts(method));
+            Process started(ProcessTarget::task("exit_with", {0}), pt::opts(method));
+            Process after(ProcessTarget::task("exit_with", {4}), pt::opts(method));
+            started.start();
+            started.join();
+            Process* all[] = {&before, &started, &after};
+            QString msg;
+            QCOMPARE(errorType([&] { Process::startAll(all); }, &msg), QString("AssertionError"));
+            QCOMPARE(msg, QString("cannot start a process twice"));
+            QVERIFY(before.pid());
+            QVERIFY(!after.pid());
+            before.join();
+            QCOMPARE(before.exitcode(), std::optional<int>(3));
+            after.start(); // untouched: it can still start
+            after.join();
+            QCOMPARE(after.exitcode(), std::optional<int>(4));
+        }
+        QCOMPARE(probe::openFdCount(), fdsBefore);
+    }
+
     void exitcodes_data()
     {
         QTest::addColumn<int>("method");
