@@ -958,6 +958,7 @@ std::unique_ptr<PoolEngine::Worker> PoolEngine::prepareWorker()
     config.initargs = m_options.initargs;
     config.recording = m_log != nullptr;
     config.tscClock = TaskClock::tscUsable();
+    config.clockBase = TaskClock::processBase();
     if (m_options.method == StartMethod::Fork)
         config.inheritedQueue = reinterpret_cast<std::uintptr_t>(m_queue.mapping());
 

@@ -22,10 +22,10 @@ namespace poolscope {
 
 Bytes PoolWorkerConfig::encode() const
 {
-    return encodeValue(
-        Value(Value::List{taskOptions.toValue(), static_cast<long long>(maxTasks), initializer,
-                          Value(initargs), recording, tscClock, static_cast<long long>(slot),
-                          static_cast<long long>(inheritedQueue)}));
+    return encodeValue(Value(Value::List{
+        taskOptions.toValue(), static_cast<long long>(maxTasks), initializer, Value(initargs),
+        recording, tscClock, static_cast<long long>(slot), static_cast<long long>(inheritedQueue),
+        static_cast<long long>(clockBase.ns), static_cast<long long>(clockBase.ticks)}));
 }
 
 PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
@@ -42,6 +42,8 @@ PoolWorkerConfig PoolWorkerConfig::decode(std::span<const std::uint8_t> bytes)
         c.tscClock = l.at(5).asBool();
         c.slot = l.at(6).asInt();
         c.inheritedQueue = std::uint64_t(l.at(7).asInt());
+        c.clockBase.ns = l.at(8).asInt();
+        c.clockBase.ticks = l.at(9).asInt();
         return c;
     } catch (const WireError&) {
         throw;
@@ -107,7 +109,7 @@ public:
         : m_config(config), m_name(currentProcess().name), m_queue(queue),
           m_readerId(std::uint32_t(::getpid())), m_lifelineFd(lifelineFd), m_resultFd(resultFd),
           m_slot(slot), m_ring(queue.resultRing(std::size_t(config.slot))),
-          m_clock(m_config.tscClock), m_frame(frame), m_input(input)
+          m_clock(m_config.tscClock, m_config.clockBase), m_frame(frame), m_input(input)
     {}
 
     int run()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "taskclock.h"
 #include "taskoptions.h"
 #include "value.h"
 #include "wire.h"
@@ -18,9 +19,10 @@ struct PoolWorkerConfig
     std::int64_t maxTasks = 0; // 0: unlimited
     std::string initializer;   // a registered task, or empty
     Value::List initargs;
-    bool recording = true; // report task timings (the parent keeps an event log)
-    bool tscClock = false; // TaskClock::tscUsable() in the parent: time tasks with the TSC
-    std::int64_t slot = 0; // the worker's status slot in the task queue's memory
+    bool recording = true;     // report task timings (the parent keeps an event log)
+    bool tscClock = false;     // TaskClock::tscUsable() in the parent: time tasks with the TSC
+    TaskClock::Pair clockBase; // TaskClock::processBase() in the parent
+    std::int64_t slot = 0;     // the worker's status slot in the task queue's memory
     // Fork workers only: where the parent has the task queue mapped. A fork child inherits the
     // mapping at the same address, and uses it instead of mapping the descriptor again (an
     // mmap() and its page faults in every worker's start, a munmap() at its exit).

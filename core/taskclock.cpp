@@ -54,11 +54,37 @@ bool TaskClock::tscUsable()
     return usable;
 }
 
-TaskClock::TaskClock(bool useTsc) : m_tsc(useTsc)
+TaskClock::Pair TaskClock::processBase()
 {
-    // The rate's base: by the first chunk, it is usually known. Read by system call: a new
-    // worker has not mapped the vDSO yet, and one that is stopped before its first chunk never
-    // needs it (clock.h).
+    static const Pair base = [] {
+        Pair p;
+        if (!tscUsable())
+            return p;
+        for (int attempt = 0;; ++attempt) {
+            const std::int64_t before = tsc();
+            p.ns = monotonicNs();
+            const std::int64_t after = tsc();
+            p.ticks = before + (after - before) / 2;
+            if (after - before < kMaxPairTicks || attempt == 3)
+                return p;
+        }
+    }();
+    return base;
+}
+
+TaskClock::TaskClock(bool useTsc) : TaskClock(useTsc, Pair{})
+{}
+
+TaskClock::TaskClock(bool useTsc, Pair base) : m_tsc(useTsc)
+{
+    // The rate's base: the parent's, when given (the first anchor computes the rate from it);
+    // else this first anchor, and by the first chunk the rate is usually known. Read by system
+    // call: a new worker has not mapped the vDSO yet, and one that is stopped before its first
+    // chunk never needs it (clock.h).
+    if (m_tsc && base.ticks > 0) {
+        m_firstNs = base.ns;
+        m_firstTicks = base.ticks;
+    }
     startAnchor(true, true);
 }
 

@@ -28,13 +28,32 @@ namespace poolscope {
 // some tens of nanoseconds; times never go back (a soft time is kept at or after the last
 // one). Short stretches pair their clock reading with the counter whenever they read the clock,
 // so the pair is renewed every kSoftSpanNs.
+//
+// The rate's base can come from the parent: a clock reading paired with the counter once per
+// process (processBase), handed to every worker it starts. A worker given one learns its rate
+// over the parent's life, not its own: a pool made 10 ms or more after the process's first
+// (or a worker started that long after) has soft stretches from its first chunk.
 class TaskClock
 {
 public:
-    explicit TaskClock(bool useTsc); // useTsc: tscUsable(), as the parent found it
+    // A clock reading and the counter's value at that moment.
+    struct Pair
+    {
+        std::int64_t ns = 0;
+        std::int64_t ticks = 0; // 0: none
+    };
+
+    // useTsc: tscUsable(), as the parent found it; base: the parent's processBase() (or none:
+    // the first anchor is the base).
+    explicit TaskClock(bool useTsc);
+    TaskClock(bool useTsc, Pair base);
     // Whether the kernel's clock source is the TSC and the counter is invariant: found once per
     // process, in the parent, so that a worker starts without a CPUID (a VM exit) or a file read.
     static bool tscUsable();
+    // This process's base for the counter's rate: the clock paired with the counter the first
+    // time it is asked for (as tightly as an anchor pairs them); none where the counter is not
+    // usable. A fork child inherits its parent's, which stays valid (one counter, one clock).
+    static Pair processBase();
 
     // Reads the clock and starts a stretch; returns the time (ns). counter: the stretch may
     // read the TSC (for a chunk of many tasks; a chunk of one is cheaper with the clock alone).

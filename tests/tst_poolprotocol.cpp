@@ -397,6 +397,7 @@ private slots:
         c.tscClock = true;
         c.slot = 3;
         c.inheritedQueue = 0x7ffd'0000'1000; // where a fork parent has the queue mapped
+        c.clockBase = {123'456'789'012, 987'654'321'098};
         const PoolWorkerConfig d = PoolWorkerConfig::decode(c.encode());
         QCOMPARE(d.taskOptions.failAt, c.taskOptions.failAt);
         QCOMPARE(d.maxTasks, 3);
@@ -407,6 +408,8 @@ private slots:
         QCOMPARE(d.tscClock, true);
         QCOMPARE(d.slot, std::int64_t(3));
         QCOMPARE(d.inheritedQueue, c.inheritedQueue);
+        QCOMPARE(d.clockBase.ns, c.clockBase.ns);
+        QCOMPARE(d.clockBase.ticks, c.clockBase.ticks);
 
         const PoolWorkerConfig plain = PoolWorkerConfig::decode(PoolWorkerConfig{}.encode());
         QCOMPARE(plain.slot, std::int64_t(0));

@@ -145,6 +145,48 @@ private slots:
         QVERIFY2(soft > 300, qPrintable(QString("%1 soft stretches of 400").arg(soft)));
     }
 
+    // A worker given its parent's base for the counter's rate (TaskClock::processBase, taken
+    // more than 10 ms before) has soft stretches from its first chunk, with times within each
+    // reading's real time; without it, its own first 10 ms read the clock.
+    void aClockGivenTheProcessBaseIsSoftAtOnce()
+    {
+        if (!TaskClock::tscUsable())
+            QSKIP("the clock source is not an invariant TSC here");
+        const TaskClock::Pair base = TaskClock::processBase();
+        QVERIFY(base.ticks > 0);
+        QCOMPARE(TaskClock::processBase().ns, base.ns); // once per process
+        while (monotonicNs() - base.ns < 12'000'000)
+            spinFor(1'000'000);
+        // A new clock's first short stretch: soft with the base, not without. (Tried a few
+        // times: a preemption of over a millisecond right after the first anchor would make
+        // any clock pair afresh.)
+        bool softWith = false;
+        for (int attempt = 0; attempt < 5 && !softWith; ++attempt) {
+            TaskClock given(true, base);
+            const std::int64_t ns = given.anchor(false);
+            softWith = given.anchorReading() != ns;
+        }
+        QVERIFY(softWith);
+        TaskClock alone(true);
+        const std::int64_t aloneNs = alone.anchor(false);
+        QCOMPARE(alone.anchorReading(), aloneNs); // a clock reading
+        // Soft times are within each reading's real time.
+        TaskClock given(true, base);
+        int soft = 0;
+        for (int stretch = 0; stretch < 20; ++stretch) {
+            const std::int64_t anchorNs = given.anchor(false);
+            if (given.anchorReading() != anchorNs)
+                ++soft;
+            spinFor(2'000);
+            const std::int64_t before = monotonicNs();
+            std::vector<std::int64_t> readings{given.read()};
+            const Bracket real{before, monotonicNs()};
+            given.convert(readings);
+            QVERIFY2(real.holds(readings[0]), qPrintable(real.outside(stretch, 0, readings[0])));
+        }
+        QVERIFY2(soft >= 10, qPrintable(QString("%1 soft stretches of 20").arg(soft)));
+    }
+
     // After convert() a new stretch has started: its anchor reading is what the next task's
     // start is measured from, and an empty conversion is harmless.
     // A timing group's tasks share its time as from + (to - from) * j / parts would give,
