@@ -142,6 +142,21 @@ PoolEngine::PoolEngine(PoolOptions options) : m_options(std::move(options))
 
 PoolEngine::~PoolEngine()
 {
+    if (::getpid() != m_owner) {
+        // A fork child's copy, ended there (a callable that destroyed an inherited pool): its
+        // workers, threads and locks are the parent's, and go on there. Nothing is stopped or
+        // waited for, and no lock is taken (one may have been held at the fork); the threads'
+        // objects are let go, and the child's copies of the descriptors closed.
+        if (m_resultThread.joinable())
+            m_resultThread.detach();
+        if (m_feeder.joinable())
+            m_feeder.detach();
+        for (const auto& w : m_workers)
+            ::close(w->resultFd);
+        for (int fd : {m_lifelineRead, m_lifelineWrite, m_resultWake})
+            ::close(fd);
+        return;
+    }
     {
         std::lock_guard gate(m_gate->mutex); // waits for a caller's assist in progress
         m_gate->engine = nullptr;
@@ -155,6 +170,16 @@ PoolEngine::~PoolEngine()
 // ---------------------------------------------------------------------------------------------
 // Submission (caller threads)
 
+void PoolEngine::checkOwner() const
+{
+    if (::getpid() != m_owner) {
+        throw PoolError("RuntimeError",
+                        "this pool belongs to process " + std::to_string(m_owner) +
+                            ": a forked child cannot use its parent's pool (its workers, "
+                            "queue and result thread are the parent's)");
+    }
+}
+
 void PoolEngine::checkRunning() const
 {
     if (m_state.load() != State::Run)
@@ -166,6 +191,7 @@ void PoolEngine::checkRunning() const
 
 PoolEngine::Submission::Submission(PoolEngine& engine) : m_engine(engine)
 {
+    m_engine.checkOwner();
     std::lock_guard lock(m_engine.m_feedMutex); // close() reads m_submitting under this lock
     if (m_engine.m_state.load() != State::Run)
         throw PoolError("ValueError", "Pool not running");
@@ -438,6 +464,7 @@ std::shared_ptr<AsyncResult> PoolEngine::submitApply(std::string_view func, Valu
 
 void PoolEngine::close()
 {
+    checkOwner();
     State expected = State::Run;
     if (!m_state.compare_exchange_strong(expected, State::Close))
         return;
@@ -476,6 +503,7 @@ void PoolEngine::queueStopsLocked()
 
 void PoolEngine::terminate()
 {
+    checkOwner();
     if (m_state.exchange(State::Terminate) == State::Terminate)
         return;
     {
@@ -488,6 +516,7 @@ void PoolEngine::terminate()
 
 void PoolEngine::join()
 {
+    checkOwner();
     if (m_state.load() == State::Run)
         throw PoolError("ValueError", "Pool is still running");
     std::lock_guard lock(m_joinMutex);
@@ -530,6 +559,7 @@ void PoolEngine::startReader()
 
 bool PoolEngine::waitForWorkers(double timeoutSeconds)
 {
+    checkOwner();
     startReader();
     std::unique_lock lock(m_infoMutex);
     const auto up = [&] {
@@ -543,6 +573,7 @@ bool PoolEngine::waitForWorkers(double timeoutSeconds)
 
 std::vector<WorkerInfo> PoolEngine::workers() const
 {
+    checkOwner();
     std::lock_guard lock(m_infoMutex);
     return m_workerInfo;
 }

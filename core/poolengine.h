@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace poolscope {
@@ -174,6 +175,9 @@ private:
         std::unique_ptr<InheritedWorker> inherited;
     };
 
+    // PoolError (RuntimeError) in any process but the one that made the pool: a fork child's
+    // copy of it has the parent's workers and queue, and none of its threads.
+    void checkOwner() const;
     void checkRunning() const;
     // A caller submitting a job, from the running check to its last chunk handed over: close()
     // sends the stop messages only once no submission is in progress, so that every chunk of a
@@ -311,6 +315,7 @@ private:
     void publishWorkers();
 
     PoolOptions m_options;
+    pid_t m_owner = ::getpid(); // the process that made the pool
     int m_processes = 1;
     std::shared_ptr<EventLog> m_log;
     std::atomic<State> m_state{State::Run};

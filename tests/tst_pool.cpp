@@ -5,7 +5,9 @@
 #include "hygiene.h"
 #include "pool.h"
 #include "poolerror.h"
+#include "process.h"
 #include "processerror.h"
+#include "processtestutil.h"
 #include "taskerror.h"
 #include "valuetestutil.h"
 
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <sched.h>
@@ -182,6 +185,55 @@ private slots:
         QCOMPARE(pool.starmap("add", {Value::tuple({1, 2}), Value::tuple({3, 4})}),
                  (Value::List{3, 7}));
         QCOMPARE(pool.apply("cube", {5}), Value(125));
+    }
+
+    // A fork child's copy of a pool is not a pool: each call there raises RuntimeError (before,
+    // the child died of SIGSEGV on memory its parent keeps to itself), and ending the copy
+    // there (a callable that destroys it) neither stops nor disturbs the parent's workers,
+    // which go on serving the parent.
+    void aForkChildCannotUseItsParentsPool_data() { addMethods(); }
+    void aForkChildCannotUseItsParentsPool()
+    {
+        QFETCH(StartMethod, method);
+        auto pool = std::make_unique<Pool>(options(method, 2));
+        QCOMPARE(pool->map("square", range(0, 4)), squares(range(0, 4)));
+        std::set<pid_t> before;
+        for (const auto& w : pool->workers())
+            before.insert(w.pid);
+        pt::Pipe out;
+        Process child(ProcessTarget::callable([&] {
+            std::string said;
+            const std::function<void()> calls[] = {
+                [&] { pool->map("square", range(0, 2)); }, [&] { pool->close(); },
+                [&] { pool->terminate(); }, [&] { pool->join(); },
+                [&] {
+                    pool->workers();
+                }};
+            for (const auto& call : calls) {
+                try {
+                    call();
+                    said += "no error;";
+                } catch (const PoolError& e) {
+                    said += e.type() + ";";
+                }
+            }
+            pool.reset(); // the child's copy ends
+            said += "ended";
+            (void)!::write(out.w, said.data(), said.size());
+        }));
+        child.start();
+        out.closeWrite();
+        const auto said = pt::readAll(out.r);
+        child.join(30);
+        QCOMPARE(child.exitcode(), std::optional<int>(0));
+        QVERIFY(said);
+        QCOMPARE(QString::fromStdString(*said),
+                 QString("RuntimeError;RuntimeError;RuntimeError;RuntimeError;RuntimeError;ended"));
+        QCOMPARE(pool->map("square", range(0, 6)), squares(range(0, 6)));
+        std::set<pid_t> after;
+        for (const auto& w : pool->workers())
+            after.insert(w.pid);
+        QCOMPARE(after, before); // none was stopped or replaced
     }
 
     void emptyInputDoesNotStall_data() { addMethods(); }
@@ -1296,7 +1348,10 @@ private slots:
     // The task queue holds 1 MiB: 4 chunks of 600 KB fill it (the feeder thread waits for
     // room), and a 2.4 MB chunk streams through it. Their reports stream back through each
     // worker's 256 KiB result ring likewise.
-    void largeChunks_data() { addMethods(); }
+    void largeChunks_data()
+    {
+        addMethods();
+    }
     void largeChunks()
     {
         QFETCH(StartMethod, method);
@@ -1399,7 +1454,10 @@ private slots:
 
     // CPython-compatible mode: the lost task never reports, get(timeout) times out, and the pool
     // itself stays usable.
-    void workerDeathHangsInCPythonMode_data() { addMethods(); }
+    void workerDeathHangsInCPythonMode_data()
+    {
+        addMethods();
+    }
     void workerDeathHangsInCPythonMode()
     {
         QFETCH(StartMethod, method);
@@ -1427,7 +1485,10 @@ private slots:
         QCOMPARE(pool.map("square", {2}), Value::List{4});
     }
 
-    void initializerThatRaisesBreaksThePool_data() { addMethods(); }
+    void initializerThatRaisesBreaksThePool_data()
+    {
+        addMethods();
+    }
     void initializerThatRaisesBreaksThePool()
     {
         QFETCH(StartMethod, method);
@@ -1444,7 +1505,10 @@ private slots:
     // Out of descriptors at each step of a pool's start in turn (RLIMIT_NOFILE a few above
     // what is open): the pool either starts and works, or its constructor raises OSError, and
     // either way no descriptor and no process is left behind (cleanup() checks).
-    void startFailureLeavesNothingBehind_data() { addMethods(); }
+    void startFailureLeavesNothingBehind_data()
+    {
+        addMethods();
+    }
     void startFailureLeavesNothingBehind()
     {
         QFETCH(StartMethod, method);
