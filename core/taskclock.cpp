@@ -27,6 +27,21 @@ std::int64_t tsc()
 #endif
 }
 
+// A clock reading paired with the counter: the counter read on both sides of the clock, again
+// when something (a preemption) came between them, so that the pair is within a microsecond.
+TaskClock::Pair pairedReading(std::int64_t (*clock)())
+{
+    TaskClock::Pair p;
+    for (int attempt = 0;; ++attempt) {
+        const std::int64_t before = tsc();
+        p.ns = clock();
+        const std::int64_t after = tsc();
+        p.ticks = before + (after - before) / 2;
+        if (after - before < kMaxPairTicks || attempt == 3)
+            return p;
+    }
+}
+
 bool invariantTsc()
 {
 #if defined(__x86_64__)
@@ -56,19 +71,7 @@ bool TaskClock::tscUsable()
 
 TaskClock::Pair TaskClock::processBase()
 {
-    static const Pair base = [] {
-        Pair p;
-        if (!tscUsable())
-            return p;
-        for (int attempt = 0;; ++attempt) {
-            const std::int64_t before = tsc();
-            p.ns = monotonicNs();
-            const std::int64_t after = tsc();
-            p.ticks = before + (after - before) / 2;
-            if (after - before < kMaxPairTicks || attempt == 3)
-                return p;
-        }
-    }();
+    static const Pair base = tscUsable() ? pairedReading(monotonicNs) : Pair{};
     return base;
 }
 
@@ -88,8 +91,7 @@ TaskClock::TaskClock(bool useTsc, Pair base) : m_tsc(useTsc)
     startAnchor(true, true);
 }
 
-// The clock and the counter read together: the counter on both sides of the clock, again when
-// something (a preemption) came between them, so that an anchor pairs them within a microsecond.
+// The clock, and the counter with it when this stretch asked for it (pairedReading).
 void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall) const
 {
     const auto clock = bySyscall ? monotonicNsBySyscall : monotonicNs;
@@ -98,14 +100,9 @@ void TaskClock::readPair(std::int64_t& ns, std::int64_t& ticks, bool bySyscall) 
         ticks = 0;
         return;
     }
-    for (int attempt = 0;; ++attempt) {
-        const std::int64_t before = tsc();
-        ns = clock();
-        const std::int64_t after = tsc();
-        ticks = before + (after - before) / 2;
-        if (after - before < kMaxPairTicks || attempt == 3)
-            return;
-    }
+    const Pair p = pairedReading(clock);
+    ns = p.ns;
+    ticks = p.ticks;
 }
 
 std::int64_t TaskClock::anchor(bool counter)
