@@ -8,7 +8,7 @@ namespace poolscope {
 
 // A page-aligned block of memory that only this process uses: a private anonymous mapping
 // that fork children do not inherit (MADV_DONTFORK). Memory a process writes after a fork is
-// copied page by page while a child shares it (a copy-on-write fault each, 1.5-2 us on this
+// copied page by page while a child shares it (a copy-on-write fault each, about 2.5 us on this
 // project's VM), and fork() copies the page table entries of all of it; a buffer that only
 // the parent reads into (a pool's read buffer, 64 pages) need not be either. The process keeps
 // its last block for the next one of the same size (SpareMapping): a fork child never takes
